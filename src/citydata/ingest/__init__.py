@@ -1,0 +1,1 @@
+"""Connectors (PostgreSQL CDC), the Debezium-style envelope, the Kafka landing sink."""

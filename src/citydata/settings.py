@@ -1,0 +1,83 @@
+"""The one Settings object: the only place that reads the environment.
+
+Every value has an embedded default so ``citydata demo`` runs with nothing configured.
+Set ``CITYDATA_<FIELD>`` (nested with ``__``, e.g. ``CITYDATA_KAFKA__BOOTSTRAP_SERVERS``) to point
+at external services instead.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import BaseModel, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+
+class PostgresSettings(BaseModel):
+    """Department source databases. Empty ``host`` means: start an embedded PostgreSQL."""
+
+    host: str = ""
+    port: int = 5432
+    user: str = "postgres"
+    password: SecretStr | None = None
+
+
+class KafkaSettings(BaseModel):
+    """Kafka. Empty ``bootstrap_servers`` means: start the embedded tansu broker."""
+
+    bootstrap_servers: str = ""
+    partitions: int = 3
+
+
+class PortalSettings(BaseModel):
+    host: str = "127.0.0.1"
+    port: int = 8000
+
+
+class SynthSettings(BaseModel):
+    persons: int = 2000
+    seed: int = 20261122
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CITYDATA_", env_nested_delimiter="__")
+
+    var_dir: Path = Field(default=PROJECT_ROOT / "var" / "demo")
+    connectors_dir: Path = PROJECT_ROOT / "connectors"
+    dbt_project_dir: Path = PROJECT_ROOT / "dbt_project"
+    expectations_dir: Path = PROJECT_ROOT / "expectations"
+    postgres: PostgresSettings = PostgresSettings()
+    kafka: KafkaSettings = KafkaSettings()
+    portal: PortalSettings = PortalSettings()
+    synth: SynthSettings = SynthSettings()
+
+    @property
+    def warehouse_path(self) -> Path:
+        return self.var_dir / "warehouse.duckdb"
+
+    @property
+    def report_path(self) -> Path:
+        return self.var_dir / "report.json"
+
+    @property
+    def catalog_path(self) -> Path:
+        return self.var_dir / "catalog.json"
+
+    @property
+    def gate_path(self) -> Path:
+        return self.var_dir / "gate.json"
+
+    @property
+    def synth_dir(self) -> Path:
+        return self.var_dir / "synth"
+
+    @property
+    def state_dir(self) -> Path:
+        """Connector offsets and dead letters that must survive restarts."""
+        return self.var_dir / "state"
+
+
+def get_settings(**overrides) -> Settings:
+    return Settings(**overrides)

@@ -1,0 +1,31 @@
+"""Shared fixtures that start real services: an embedded PostgreSQL and an embedded Kafka-protocol broker."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from citydata.ingest.config import ConnectorConfig, load_connectors
+from citydata.services.postgres import EmbeddedPostgres
+from citydata.settings import PROJECT_ROOT
+
+
+@pytest.fixture(scope="session")
+def pg() -> Iterator[EmbeddedPostgres]:
+    """A real PostgreSQL (wal_level=logical) on a free port, for the whole test session."""
+    with EmbeddedPostgres() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def connectors() -> list[ConnectorConfig]:
+    return load_connectors(PROJECT_ROOT / "connectors")
+
+
+@pytest.fixture
+def var_dir(tmp_path: Path) -> Path:
+    d = tmp_path / "var"
+    d.mkdir()
+    return d
