@@ -29,3 +29,12 @@ def var_dir(tmp_path: Path) -> Path:
     d = tmp_path / "var"
     d.mkdir()
     return d
+
+
+@pytest.fixture(scope="session")
+def kafka() -> Iterator["EmbeddedKafka"]:
+    """A real Kafka-protocol broker (tansu) on a free port, for the whole test session."""
+    from citydata.services.kafka import EmbeddedKafka
+
+    with EmbeddedKafka() as broker:
+        yield broker

@@ -95,7 +95,7 @@ class EmbeddedPostgres(PostgresServer):
             raise CityDataError(f"initdb failed: {res.stderr.strip().splitlines()[-1] if res.stderr else res.returncode}")
         opts = (f"-p {self.port} -k {self._root} -c listen_addresses=127.0.0.1 -c wal_level=logical "
                 "-c max_replication_slots=32 -c max_wal_senders=32 -c fsync=off "
-                "-c synchronous_commit=off -c full_page_writes=off -c max_connections=100")
+                "-c full_page_writes=off -c max_connections=100")
         res = self._run([pg_ctl, "-D", str(self.data_dir), "-l", str(self._root / "server.log"),
                          "-o", opts, "-w", "-t", "60", "start"])
         if res.returncode != 0:

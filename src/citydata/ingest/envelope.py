@@ -1,0 +1,73 @@
+"""The Debezium-style change event: key and value encoding shared by every connector and the sink.
+
+Value: ``{"before", "after", "source": {connector, name, db, schema, table, ts_ms, lsn|file/pos,
+snapshot, txId, sequence}, "op", "ts_ms"}``, no embedded schema. Key: JSON of the primary key.
+A delete is followed by a tombstone (same key, null value).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+from citydata import __version__
+
+
+def encode_key(row: dict, primary_key: list[str]) -> bytes:
+    return json.dumps({k: row.get(k) for k in primary_key}, ensure_ascii=False,
+                      separators=(",", ":")).encode("utf-8")
+
+
+def encode_value(envelope: dict | None) -> bytes | None:
+    if envelope is None:
+        return None
+    return json.dumps(envelope, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def make_envelope(op: str, before: dict | None, after: dict | None, source: dict[str, Any]) -> dict:
+    return {"before": before, "after": after, "source": source, "op": op,
+            "ts_ms": int(time.time() * 1000)}
+
+
+def pg_source(connector: str, db: str, schema: str, table: str, *, ts_ms: int, lsn: int,
+              commit_lsn: int, tx_id: int | None, snapshot: str = "false") -> dict:
+    return {"version": __version__, "connector": "postgresql", "name": connector, "db": db,
+            "schema": schema, "table": table, "ts_ms": ts_ms, "snapshot": snapshot,
+            "txId": tx_id, "lsn": lsn, "commit_lsn": commit_lsn,
+            "sequence": json.dumps([str(commit_lsn), str(lsn)])}
+
+
+class EnvelopeError(ValueError):
+    """A message that is not a valid change event; the reason goes to the dead-letter headers."""
+
+
+def decode_value(raw: bytes) -> dict:
+    try:
+        env = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise EnvelopeError(f"value is not JSON: {exc}") from None
+    if not isinstance(env, dict):
+        raise EnvelopeError("value is not a JSON object")
+    op = env.get("op")
+    if op not in ("c", "u", "d", "r"):
+        raise EnvelopeError(f"op must be one of c/u/d/r, got {op!r}")
+    src = env.get("source")
+    if not isinstance(src, dict):
+        raise EnvelopeError("source block missing")
+    row = env.get("after") if op != "d" else env.get("before")
+    if not isinstance(row, dict):
+        raise EnvelopeError(f"op {op!r} needs an object in {'before' if op == 'd' else 'after'}")
+    return env
+
+
+def source_position(src: dict) -> tuple[int, int, str]:
+    """(seq, subseq, printable position) ordering events of one source."""
+    if "lsn" in src:
+        lsn = int(src["lsn"])
+        commit = int(src.get("commit_lsn") or lsn)
+        return commit, lsn, f"{commit}:{lsn}"
+    if "pos" in src:
+        pos = int(src["pos"])
+        return int(src.get("file_seq", 0)), pos, f"{src.get('file')}:{pos}"
+    raise EnvelopeError("source has neither lsn nor file/pos")

@@ -1,0 +1,175 @@
+"""Raw tables: an append-only change log per source table, and a current-state view dbt reads.
+
+``raw.<connector>__<table>`` keeps every change event: envelope metadata columns (``_op``,
+source position, load time, …) plus one VARCHAR column per source column, holding the value as
+the source printed it (PostgreSQL text format). Staging models cast.
+``raw.<connector>__<table>__current`` shows the latest version of each key, deletes removed.
+
+Order and identity come from the source position: ``_source_seq`` (the commit LSN, or a file's
+sequence) then ``_source_subseq`` (the change's own LSN, or the row number). Appends are idempotent:
+an event whose (key, source position, op) is already stored is skipped, so replaying a topic
+changes nothing.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import duckdb
+import pyarrow as pa
+
+RAW_SCHEMA = "raw"
+
+META_COLUMNS: list[tuple[str, str]] = [
+    ("_topic", "VARCHAR"),
+    ("_partition", "INTEGER"),
+    ("_offset", "BIGINT"),
+    ("_key", "VARCHAR"),
+    ("_op", "VARCHAR"),
+    ("_source_seq", "BIGINT"),
+    ("_source_subseq", "BIGINT"),
+    ("_source_pos", "VARCHAR"),
+    ("_tx_id", "BIGINT"),
+    ("_snapshot", "BOOLEAN"),
+    ("_source_ts_ms", "BIGINT"),
+    ("_event_ts_ms", "BIGINT"),
+    ("_loaded_at", "TIMESTAMPTZ"),
+    ("_before", "VARCHAR"),
+]
+_ARROW = {"VARCHAR": pa.string(), "INTEGER": pa.int32(), "BIGINT": pa.int64(),
+          "BOOLEAN": pa.bool_(), "TIMESTAMPTZ": pa.timestamp("us", tz="UTC")}
+_OP_RANK = "case _op when 'r' then 0 when 'c' then 1 when 'u' then 2 else 3 end"
+
+
+def table_name(connector: str, table: str) -> str:
+    return f"{connector}__{table}"
+
+
+def current_view_name(connector: str, table: str) -> str:
+    return f"{connector}__{table}__current"
+
+
+@dataclass
+class RawEvent:
+    """One change event as landed: envelope fields flattened, plus where it was read from Kafka."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: str
+    op: str
+    source_seq: int
+    source_subseq: int
+    source_pos: str
+    tx_id: int | None
+    snapshot: bool
+    source_ts_ms: int | None
+    event_ts_ms: int | None
+    loaded_at: object
+    before: dict | None
+    after: dict | None
+
+    @property
+    def row(self) -> dict:
+        return (self.after if self.after is not None else self.before) or {}
+
+
+def _text(value: object) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, ensure_ascii=False)
+    return str(value)
+
+
+def existing_columns(con: duckdb.DuckDBPyConnection, name: str) -> list[str]:
+    rows = con.execute(
+        "select column_name from information_schema.columns where table_schema = ? and table_name = ? "
+        "order by ordinal_position", [RAW_SCHEMA, name]).fetchall()
+    return [r[0] for r in rows]
+
+
+def ensure_table(con: duckdb.DuckDBPyConnection, connector: str, table: str,
+                 columns: Sequence[str]) -> list[str]:
+    """Create the change-log table and current view; add any new source columns. Returns data columns."""
+    name = table_name(connector, table)
+    con.execute(f"create schema if not exists {RAW_SCHEMA}")
+    have = existing_columns(con, name)
+    if not have:
+        cols = [f'"{c}" {t}' for c, t in META_COLUMNS] + [f'"{c}" VARCHAR' for c in columns]
+        con.execute(f'create table {RAW_SCHEMA}."{name}" ({", ".join(cols)})')
+        have = [c for c, _ in META_COLUMNS] + list(columns)
+    else:
+        for c in columns:
+            if c not in have:
+                con.execute(f'alter table {RAW_SCHEMA}."{name}" add column "{c}" VARCHAR')
+                have.append(c)
+    data_cols = [c for c in have if not c.startswith("_")]
+    _create_current_view(con, connector, table, data_cols)
+    return data_cols
+
+
+def _create_current_view(con: duckdb.DuckDBPyConnection, connector: str, table: str,
+                         data_cols: Sequence[str]) -> None:
+    name, view = table_name(connector, table), current_view_name(connector, table)
+    cols = ", ".join(f'"{c}"' for c in data_cols)
+    con.execute(f"""
+        create or replace view {RAW_SCHEMA}."{view}" as
+        select {cols}, _key, _op, _source_pos, _source_ts_ms, _loaded_at
+        from (
+            select *, row_number() over (
+                partition by _key order by _source_seq desc, _source_subseq desc, {_OP_RANK} desc, _offset desc) as _rn
+            from {RAW_SCHEMA}."{name}"
+        ) where _rn = 1 and _op <> 'd'
+    """)
+
+
+def append_events(con: duckdb.DuckDBPyConnection, connector: str, table: str,
+                  events: Iterable[RawEvent]) -> int:
+    """Append events in one Arrow batch, skipping any already stored. Returns rows inserted."""
+    events = list(events)
+    if not events:
+        return 0
+    seen_cols: list[str] = []
+    for e in events:
+        for c in e.row:
+            if c not in seen_cols:
+                seen_cols.append(c)
+    data_cols = ensure_table(con, connector, table, seen_cols)
+    arrays: dict[str, list] = {
+        "_topic": [e.topic for e in events], "_partition": [e.partition for e in events],
+        "_offset": [e.offset for e in events], "_key": [e.key for e in events],
+        "_op": [e.op for e in events], "_source_seq": [e.source_seq for e in events],
+        "_source_subseq": [e.source_subseq for e in events],
+        "_source_pos": [e.source_pos for e in events], "_tx_id": [e.tx_id for e in events],
+        "_snapshot": [e.snapshot for e in events], "_source_ts_ms": [e.source_ts_ms for e in events],
+        "_event_ts_ms": [e.event_ts_ms for e in events], "_loaded_at": [e.loaded_at for e in events],
+        "_before": [_text(e.before) if e.before is not None else None for e in events],
+    }
+    fields = [pa.field(c, _ARROW[t]) for c, t in META_COLUMNS]
+    for c in data_cols:
+        arrays[c] = [_text(e.row.get(c)) for e in events]
+        fields.append(pa.field(c, pa.string()))
+    batch = pa.Table.from_pydict(arrays, schema=pa.schema(fields))
+    name = table_name(connector, table)
+    con.register("_incoming", batch)
+    try:
+        cols = ", ".join(f'"{f.name}"' for f in fields)
+        inserted = con.execute(f"""
+            insert into {RAW_SCHEMA}."{name}" ({cols})
+            select {cols} from (
+                select *, row_number() over (partition by _key, _source_seq, _source_subseq, _op order by _offset) as _dup
+                from _incoming
+            ) i
+            where _dup = 1 and not exists (
+                select 1 from {RAW_SCHEMA}."{name}" r
+                where r._key = i._key and r._source_seq = i._source_seq
+                  and r._source_subseq = i._source_subseq and r._op = i._op)
+        """).fetchone()[0]
+    finally:
+        con.unregister("_incoming")
+    return int(inserted)
