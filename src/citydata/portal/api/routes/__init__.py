@@ -1,0 +1,1 @@
+"""One router per resource: ``datasets`` (HTML pages), ``ckan`` (Action API), ``lineage`` (JSON)."""

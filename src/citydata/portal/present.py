@@ -1,0 +1,96 @@
+"""What the pages show: Chinese/English labels, gate status, URLs, grouping of datasets, templates."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from fastapi.templating import Jinja2Templates
+
+from citydata.catalog.entities import LAYERS
+
+HERE = Path(__file__).parent
+templates = Jinja2Templates(directory=HERE / "templates")
+
+LAYER_LABELS: dict[str, tuple[str, str]] = {
+    "source": ("部门源系统表", "Department source tables"),
+    "topic": ("消息主题", "Kafka topics (change events)"),
+    "raw": ("原始层", "Raw change logs"),
+    "staging": ("标准层", "Staging (standardised)"),
+    "intermediate": ("整合层", "Intermediate (matched, survived)"),
+    "mart": ("基础库", "Base libraries (marts)"),
+    "seed": ("参考数据", "Reference data (seeds)"),
+}
+LIBRARY_LABELS: dict[str, tuple[str, str]] = {
+    "population": ("人口综合库", "Population library"),
+    "legal_entity": ("法人综合库", "Legal-entity library"),
+    "credit": ("信用信息库", "Credit library"),
+    "governance": ("数据治理库", "Governance (issues for departments)"),
+}
+GATE_LABELS = {"pass": ("通过", "passed"), "fail": ("未通过", "failed"), None: ("未检查", "not checked")}
+
+
+def dataset_url(fqn: str) -> str:
+    return "/datasets/" + quote(fqn, safe=".")
+
+
+def lineage_url(fqn: str) -> str:
+    return "/api/lineage/" + quote(fqn, safe=".")
+
+
+def layer_of(entity: dict[str, Any]) -> str:
+    return str((entity.get("extension") or {}).get("layer") or "")
+
+
+def gate_status(entity: dict[str, Any]) -> str | None:
+    """``pass`` / ``fail`` / None (not checked)."""
+    gate = (entity.get("extension") or {}).get("gate")
+    if not gate:
+        return None
+    return "pass" if gate.get("passed") else "fail"
+
+
+def row_count(entity: dict[str, Any]) -> int | None:
+    profile = entity.get("profile") or {}
+    if "rowCount" in profile:
+        return int(profile["rowCount"])
+    count = (entity.get("extension") or {}).get("messageCount")
+    return int(count) if count is not None else None
+
+
+def department(entity: dict[str, Any]) -> dict[str, Any] | None:
+    owners = entity.get("owners") or []
+    return owners[0] if owners else None
+
+
+def classification(column: dict[str, Any]) -> list[str]:
+    """Short tag names for a column (``resident_id``, ``PII.Sensitive``)."""
+    return [t["tagFQN"].removeprefix("DataClassification.") for t in column.get("tags") or []]
+
+
+def group_datasets(entities: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Sections in pipeline order; base libraries get one section each."""
+    sections: dict[str, dict[str, Any]] = {}
+    for e in entities:
+        layer = layer_of(e)
+        lib = (e.get("extension") or {}).get("baseLibrary") if layer == "mart" else None
+        key = f"mart:{lib}" if lib else layer
+        if key not in sections:
+            zh, en = LAYER_LABELS.get(layer, (layer, layer))
+            if lib:
+                lzh, len_ = LIBRARY_LABELS.get(lib, (lib, lib))
+                zh, en = f"{zh} · {lzh}", f"{en} · {len_}"
+            sections[key] = {"key": key, "layer": layer, "title_zh": zh, "title_en": en, "datasets": []}
+        sections[key]["datasets"].append(e)
+    order = {layer: i for i, layer in enumerate(LAYERS)}
+    libs = list(LIBRARY_LABELS)
+    return sorted(sections.values(), key=lambda s: (
+        order.get(s["layer"], len(order)),
+        libs.index(s["key"][5:]) if s["key"][5:] in libs else len(libs), s["key"]))
+
+
+templates.env.globals.update(
+    dataset_url=dataset_url, lineage_url=lineage_url, layer_of=layer_of, gate_status=gate_status,
+    row_count=row_count, department=department, classification=classification,
+    LAYER_LABELS=LAYER_LABELS, LIBRARY_LABELS=LIBRARY_LABELS, GATE_LABELS=GATE_LABELS)

@@ -1,0 +1,35 @@
+"""Fixtures for catalog tests: the real connectors plus a fake dbt manifest, gate results, row counts."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from citydata.catalog import build_catalog
+from citydata.ingest.config import ConnectorConfig
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+@pytest.fixture(scope="session")
+def manifest_path() -> Path:
+    return FIXTURES / "manifest.json"
+
+
+@pytest.fixture(scope="session")
+def gate_results() -> dict[str, Any]:
+    return json.loads((FIXTURES / "gate.json").read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="session")
+def row_counts() -> dict[str, int]:
+    return json.loads((FIXTURES / "row_counts.json").read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="session")
+def catalog(connectors: list[ConnectorConfig], manifest_path: Path, gate_results: dict,
+            row_counts: dict) -> dict[str, Any]:
+    return build_catalog(connectors, manifest_path, gate_results, row_counts)

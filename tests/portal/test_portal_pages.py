@@ -1,0 +1,92 @@
+"""HTML pages: list, filter, dataset page, friendly 404, and the no-catalog page."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from fastapi.testclient import TestClient
+
+from citydata.catalog import write_catalog
+from citydata.portal import create_app
+from citydata.portal.present import dataset_url
+
+MART = "warehouse.citydata.marts.credit_profiles"
+
+
+def test_list_page_groups_by_layer_and_library(client: TestClient) -> None:
+    r = client.get("/")
+    assert r.status_code == 200
+    html = r.text
+    for title in ("部门源系统表", "消息主题", "原始层", "标准层", "整合层", "基础库 · 人口综合库",
+                  "基础库 · 信用信息库"):
+        assert title in html
+    assert html.index("原始层") < html.index("标准层") < html.index("基础库 · 人口综合库")
+    assert "市民政局" in html and "2,000" in html
+    assert 'data-gate="fail"' in html and "未通过" in html and "通过" in html
+
+
+def test_list_page_filters_by_department(client: TestClient) -> None:
+    html = client.get("/", params={"department": "civil_affairs"}).text
+    assert "stg_civil_affairs__deaths" in html
+    assert "market_regulation__enterprises" not in html
+    assert "信用信息库" not in html.split("<section", 1)[1]
+    html = client.get("/", params={"department": "nobody"}).text
+    assert "没有部门" in html
+
+
+def test_dataset_page_shows_schema_owner_lineage_and_gate(client: TestClient) -> None:
+    r = client.get(dataset_url(MART))
+    assert r.status_code == 200
+    html = r.text
+    assert "信用信息库" in html and "市大数据中心" in html
+    assert "expect_column_values_to_match_regex" in html and ">7<" in html
+    assert "subject_code" in html and "varchar(18)" in html
+    lineage = html.split('id="lineage"', 1)[1].split('id="gate"', 1)[0]
+    assert dataset_url("departments.court.enforcement.dishonest_debtors") in lineage
+    assert dataset_url('kafka."court.enforcement.dishonest_debtors"') in lineage
+
+
+def test_source_page_shows_classification_and_downstream(client: TestClient) -> None:
+    html = client.get(dataset_url("departments.civil_affairs.civil.deaths")).text
+    assert "resident_id" in html and "PII.Sensitive" in html and "主键" in html
+    down = html.split("下游", 1)[1]
+    assert down.index("civil_affairs.civil.deaths") < down.index("stg_civil_affairs__deaths") \
+        < down.index("population_persons")
+
+
+def test_topic_page_and_quoted_fqn(client: TestClient) -> None:
+    r = client.get('/datasets/kafka."civil_affairs.civil.deaths"')
+    assert r.status_code == 200 and "Debezium" in r.text
+
+
+def test_unknown_dataset_is_a_friendly_404(client: TestClient) -> None:
+    for url in ("/datasets/warehouse.citydata.marts.nope", "/no/such/page"):
+        r = client.get(url)
+        assert r.status_code == 404
+        assert "未找到" in r.text and "Traceback" not in r.text and "返回数据集列表" in r.text
+
+
+def test_no_catalog_yet_says_run_make_demo(tmp_path: Path) -> None:
+    client = TestClient(create_app(tmp_path / "missing.json"))
+    r = client.get("/")
+    assert r.status_code == 503 and "make demo" in r.text and "数据目录尚未生成" in r.text
+    r = client.get("/datasets/anything")
+    assert "make demo" in r.text
+
+
+def test_catalog_rewrite_is_picked_up(catalog_path: Path, built_catalog: dict) -> None:
+    client = TestClient(create_app(catalog_path))
+    assert "新数据集" not in client.get("/").text
+    changed = json.loads(json.dumps(built_catalog))
+    changed["tables"][0]["displayName"] = "新数据集"
+    write_catalog(changed, catalog_path)
+    st = catalog_path.stat()
+    os.utime(catalog_path, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000))
+    assert "新数据集" in client.get("/").text
+
+
+def test_static_css(client: TestClient) -> None:
+    r = client.get("/static/style.css")
+    assert r.status_code == 200 and "gate-fail" in r.text
