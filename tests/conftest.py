@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from citydata.ingest.config import ConnectorConfig, load_connectors
+from citydata.services.kafka import EmbeddedKafka
 from citydata.services.postgres import EmbeddedPostgres
 from citydata.settings import PROJECT_ROOT
 
@@ -32,9 +33,7 @@ def var_dir(tmp_path: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
-def kafka() -> Iterator["EmbeddedKafka"]:
+def kafka() -> Iterator[EmbeddedKafka]:
     """A real Kafka-protocol broker (tansu) on a free port, for the whole test session."""
-    from citydata.services.kafka import EmbeddedKafka
-
     with EmbeddedKafka() as broker:
         yield broker

@@ -39,7 +39,7 @@ class Table(BaseModel):
     columns: dict[str, Column] = Field(default_factory=dict)
 
     @model_validator(mode="after")
-    def _key_in_columns(self) -> "Table":
+    def _key_in_columns(self) -> Table:
         missing = [k for k in self.primary_key if self.columns and k not in self.columns]
         if missing:
             raise ValueError(f"primary_key column(s) {missing} are not declared under columns")

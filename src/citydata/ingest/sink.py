@@ -77,10 +77,10 @@ class LandingSink:
         records = self.consumer.poll(timeout_ms=timeout_ms)
         if not records:
             return 0
-        loaded_at = dt.datetime.now(dt.timezone.utc)
+        loaded_at = dt.datetime.now(dt.UTC)
         by_table: dict[tuple[str, str], list[RawEvent]] = defaultdict(list)
         polled = 0
-        for tp, msgs in records.items():
+        for msgs in records.values():
             for msg in msgs:
                 polled += 1
                 if msg.value is None:

@@ -41,7 +41,7 @@ class EmbeddedKafka:
     def bootstrap_servers(self) -> str:
         return f"127.0.0.1:{self.port}"
 
-    def start(self) -> "EmbeddedKafka":
+    def start(self) -> EmbeddedKafka:
         binary = _tansu_binary()
         fd, log = tempfile.mkstemp(prefix="citydata-tansu-", suffix=".log")
         self._log = Path(log)
@@ -72,7 +72,7 @@ class EmbeddedKafka:
             self._log.unlink(missing_ok=True)
             self._log = None
 
-    def __enter__(self) -> "EmbeddedKafka":
+    def __enter__(self) -> EmbeddedKafka:
         return self.start()
 
     def __exit__(self, *exc) -> None:

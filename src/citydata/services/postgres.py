@@ -83,7 +83,7 @@ class EmbeddedPostgres(PostgresServer):
         assert self._root is not None
         return self._root / "data"
 
-    def start(self) -> "EmbeddedPostgres":
+    def start(self) -> EmbeddedPostgres:
         initdb, pg_ctl = _find_bin("initdb"), _find_bin("pg_ctl")
         self._root = Path(tempfile.mkdtemp(prefix="citydata-pg-"))
         if self._as_postgres:
@@ -116,7 +116,7 @@ class EmbeddedPostgres(PostgresServer):
             shutil.rmtree(self._root, ignore_errors=True)
             self._root = None
 
-    def __enter__(self) -> "EmbeddedPostgres":
+    def __enter__(self) -> EmbeddedPostgres:
         return self.start()
 
     def __exit__(self, *exc) -> None:

@@ -162,7 +162,8 @@ def append_events(con: duckdb.DuckDBPyConnection, connector: str, table: str,
         inserted = con.execute(f"""
             insert into {RAW_SCHEMA}."{name}" ({cols})
             select {cols} from (
-                select *, row_number() over (partition by _key, _source_seq, _source_subseq, _op order by _offset) as _dup
+                select *, row_number() over (
+                    partition by _key, _source_seq, _source_subseq, _op order by _offset) as _dup
                 from _incoming
             ) i
             where _dup = 1 and not exists (

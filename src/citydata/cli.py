@@ -1,0 +1,170 @@
+"""The ``citydata`` command line: thin commands over the services; errors print one line."""
+
+from __future__ import annotations
+
+import json
+import logging
+import signal
+import sys
+import warnings
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+from citydata.errors import CityDataError
+
+app = typer.Typer(help="citydata — a city data bureau's platform on one machine.", no_args_is_help=True,
+                  pretty_exceptions_enable=False, add_completion=False)
+console = Console()
+err_console = Console(stderr=True)
+
+
+def _settings(**overrides):
+    from pydantic import ValidationError
+
+    from citydata.settings import Settings
+
+    try:
+        settings = Settings()
+    except ValidationError as exc:
+        e = exc.errors()[0]
+        raise CityDataError(f"setting CITYDATA_{'__'.join(str(p).upper() for p in e['loc'])}: {e['msg']}") from None
+    for key, value in overrides.items():
+        if value is not None:
+            section, _, field = key.partition("__")
+            setattr(getattr(settings, section), field, value) if field else setattr(settings, key, value)
+    return settings
+
+
+def _quiet_libraries() -> None:
+    for name in ("kafka", "great_expectations", "dbt", "urllib3", "py.warnings"):
+        logging.getLogger(name).setLevel(logging.CRITICAL)
+    warnings.filterwarnings("ignore")
+
+
+@app.command()
+def demo(
+    persons: int | None = typer.Option(None, help="Synthetic persons (default from CITYDATA_SYNTH__PERSONS)."),
+    seed: int | None = typer.Option(None, help="Random seed for the synthetic city."),
+    serve: bool = typer.Option(True, "--serve/--no-serve", help="Serve the portal after the run."),
+    port: int | None = typer.Option(None, help="Portal port (default 8000)."),
+) -> None:
+    """Run the whole city pipeline on embedded services, write the report, then serve the portal."""
+    from citydata.demo.run import check_report, run_demo
+
+    settings = _settings(synth__persons=persons, synth__seed=seed, portal__port=port)
+    if serve:
+        from citydata.services.ports import port_busy
+        if port_busy(settings.portal.port, settings.portal.host):
+            raise CityDataError(f"portal port {settings.portal.port} is busy: pass --port N or use --no-serve")
+    report = run_demo(settings, console)
+    check_report(report)
+    console.print(f"report: {settings.report_path}")
+    console.print("base libraries: " + ", ".join(f"{t} {n:,}" for t, n in report["base_libraries"].items()))
+    console.print(f"gate: {'passed' if report['gate']['passed'] else 'BLOCKED'}")
+    if serve:
+        _serve(settings)
+
+
+def _serve(settings) -> None:
+    from citydata.portal import serve
+
+    url = f"http://{settings.portal.host}:{settings.portal.port}"
+    console.print(f"portal: {url}  (Ctrl-C to stop)")
+    serve(settings.catalog_path, settings.portal.host, settings.portal.port)
+
+
+@app.command()
+def portal(port: int | None = typer.Option(None, help="Port (default 8000).")) -> None:
+    """Serve the portal over the catalog of the last run."""
+    settings = _settings(portal__port=port)
+    if not settings.catalog_path.exists():
+        raise CityDataError(f"no catalog at {settings.catalog_path}: run `make demo` first")
+    _serve(settings)
+
+
+@app.command()
+def synth(
+    out: Path = typer.Option(Path("var/synth"), help="Output directory."),
+    persons: int = typer.Option(2000, help="Number of true persons."),
+    seed: int = typer.Option(20261122, help="Random seed."),
+) -> None:
+    """Generate the synthetic city (department tables as CSV) with its ground truth."""
+    from citydata.synth import generate, write_city
+
+    city = generate(persons, seed)
+    write_city(city, out)
+    console.print(f"wrote {sum(len(f) for f in city.initial.values()):,} rows "
+                  f"and {len(city.live):,} live changes to {out}")
+    console.print_json(json.dumps(city.expected, ensure_ascii=False, default=str))
+
+
+@app.command()
+def gate(
+    layer: list[str] = typer.Option(["raw", "marts"], help="Layers to validate."),
+    out: Path | None = typer.Option(None, help="Write JSON results here."),
+) -> None:
+    """Validate the warehouse with the committed suites. Exit 0 on pass, 1 on a blocking failure."""
+    from rich.table import Table
+
+    from citydata.quality.gate import run_gate
+    from citydata.quality.suites import load_suites
+    from citydata.warehouse import duck
+
+    settings = _settings()
+    if not settings.warehouse_path.exists():
+        raise CityDataError(f"no warehouse at {settings.warehouse_path}: run `make demo` first")
+    con = duck.connect(settings.warehouse_path, read_only=True)
+    result = run_gate(con, load_suites(settings.expectations_dir), layers=tuple(layer))
+    con.close()
+    table = Table(title="quality gate")
+    for col in ("table", "expectation", "column", "severity", "result", "unexpected"):
+        table.add_column(col)
+    for t in result.tables:
+        for e in t.expectations:
+            table.add_row(t.table, e.expectation, e.column or "", e.severity,
+                          "[green]pass[/]" if e.success else "[red]FAIL[/]", str(e.unexpected_count))
+    console.print(table)
+    path = out or settings.gate_path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(result.to_dict(), ensure_ascii=False, indent=2), encoding="utf-8")
+    raise typer.Exit(0 if result.passed else 1)
+
+
+@app.command("connectors")
+def connectors_cmd(name: str | None = typer.Argument(None, help="One connector or department code.")) -> None:
+    """Validate and list the connector definitions (or one connector's tables)."""
+    from citydata.ingest.config import find_connector, load_connectors
+
+    connectors = load_connectors(_settings().connectors_dir)
+    if name is None:
+        for c in connectors:
+            console.print(f"{c.name:<20} {c.department.name_zh:<16} " + ", ".join(c.topic(t) for t in c.tables))
+        return
+    c = find_connector(connectors, name)
+    console.print(f"{c.name}: {c.department.name_zh} ({c.department.name_en}), database {c.connection.database}")
+    for t in c.tables:
+        console.print(f"  {c.topic(t)}  key {', '.join(t.primary_key)}  columns {', '.join(t.columns)}")
+
+
+def _terminate(signum, frame) -> None:
+    """SIGTERM takes the same path as Ctrl-C, so every service this run started is stopped."""
+    raise KeyboardInterrupt
+
+
+def main() -> None:
+    _quiet_libraries()
+    signal.signal(signal.SIGTERM, _terminate)
+    try:
+        app()
+    except CityDataError as exc:
+        err_console.print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        err_console.print("interrupted: every service this run started has been stopped")
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""``citydata demo``: the whole city pipeline in one process tree, on embedded defaults."""

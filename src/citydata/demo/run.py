@@ -1,0 +1,154 @@
+"""The main job: synthetic city → department PostgreSQL → CDC → Kafka → DuckDB raw → dbt base
+libraries → Great Expectations gate → publish → catalog → report (→ portal)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import shutil
+
+from rich.console import Console
+
+from citydata.demo.live import stream_while
+from citydata.demo.stages import StageLog
+from citydata.errors import CityDataError
+from citydata.ingest.config import load_connectors
+from citydata.ingest.offsets import OffsetStore
+from citydata.ingest.postgres_cdc import PostgresCDC
+from citydata.ingest.producer import EventProducer, ensure_topics
+from citydata.ingest.sink import LandingSink
+from citydata.publishing import build_libraries, gate_and_publish, snapshot_catalog
+from citydata.quality.suites import load_suites
+from citydata.services.stack import running_services
+from citydata.settings import Settings
+from citydata.synth import apply_live, generate, load_initial, write_city
+from citydata.warehouse import duck
+
+
+def _reset(settings: Settings) -> None:
+    """Each demo run starts with fresh connector offsets (its embedded sources are new) and an empty
+    warehouse — except the ``published`` schema: the last good version serves until a new one passes."""
+    settings.var_dir.mkdir(parents=True, exist_ok=True)
+    shutil.rmtree(settings.state_dir, ignore_errors=True)
+    if not settings.warehouse_path.exists():
+        return
+    con = duck.connect(settings.warehouse_path)
+    try:
+        schemas = [r[0] for r in con.execute(
+            "select distinct schema_name from information_schema.schemata "
+            "where catalog_name = current_database() and schema_name not in ('published', 'main')").fetchall()]
+        for schema in schemas:
+            con.execute(f'drop schema if exists "{schema}" cascade')
+    finally:
+        con.close()
+
+
+def source_row_counts(server, connectors) -> dict[str, int]:
+    """Rows per source table now: what the raw current-state views must equal once landed."""
+    counts: dict[str, int] = {}
+    for c in connectors:
+        conn = server.connect(c.connection.database)
+        try:
+            with conn.cursor() as cur:
+                for t in c.tables:
+                    cur.execute(f'select count(*) from "{t.schema_}"."{t.name}"')
+                    counts[c.topic(t)] = cur.fetchone()[0]
+        finally:
+            conn.close()
+    return counts
+
+
+def run_demo(settings: Settings, console: Console) -> dict:
+    connectors = load_connectors(settings.connectors_dir)
+    suites = load_suites(settings.expectations_dir)
+    _reset(settings)
+    log = StageLog(console)
+    report: dict = {"started_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+                    "persons": settings.synth.persons, "seed": settings.synth.seed}
+    with log.live():
+        _ingest(settings, connectors, log, report)
+        _build_and_publish(settings, connectors, suites, log, report)
+    console.print(log.summary())
+    gate = report["gate_result"]
+    if not gate.passed:
+        for table, exp in gate.failures():
+            console.print(f"[red]gate blocked:[/] {exp.expectation} on {table}"
+                          f"{f'.{exp.column}' if exp.column else ''}: {exp.unexpected_count} row(s)")
+    del report["gate_result"]
+    settings.report_path.write_text(json.dumps(report, ensure_ascii=False, indent=2, default=str),
+                                    encoding="utf-8")
+    return report
+
+
+def _ingest(settings: Settings, connectors, log: StageLog, report: dict) -> None:
+    with running_services(settings) as services:
+        report["services"] = services.embedded
+        with log.stage("synthesise city") as st:
+            city = generate(settings.synth.persons, settings.synth.seed)
+            write_city(city, settings.synth_dir)
+            st.set_rows(sum(len(f) for f in city.initial.values()))
+        with log.stage("load department DBs") as st:
+            st.set_rows(sum(load_initial(city, services.postgres, connectors).values()))
+        topics = [c.topic(t) for c in connectors for t in c.tables]
+        ensure_topics(services.kafka_bootstrap, topics + [f"{t}.dlq" for t in topics],
+                      settings.kafka.partitions)
+        offsets = OffsetStore(settings.state_dir / "offsets")
+        producer = EventProducer(services.kafka_bootstrap)
+        cdcs = [PostgresCDC(c, services.postgres, producer, offsets) for c in connectors]
+        with log.stage("CDC snapshot → Kafka") as st:
+            for cdc in cdcs:
+                st.advance(cdc.snapshot())
+        con = duck.connect(settings.warehouse_path)
+        sink = LandingSink(services.kafka_bootstrap, con, connectors)
+        with log.stage("land raw (initial)") as st:
+            sink.drain(on_batch=st.advance)
+        with log.stage("live changes → CDC") as st:
+            st.set_total(len(city.live))
+            applied, landed = stream_while(
+                lambda: apply_live(city, services.postgres, connectors, progress=st.set_rows),
+                services.postgres, cdcs, sink, on_landed=lambda n: None)
+            st.note(f"{applied} changes applied, {landed} events landed")
+        sink.close()
+        producer.close()
+        report["source_rows_final"] = source_row_counts(services.postgres, connectors)
+        report["ingest"] = {"snapshot_rows": sum(c.stats.snapshot_rows for c in cdcs),
+                            "stream_events": sum(c.stats.stream_events for c in cdcs),
+                            "landed": sink.stats.landed, "duplicates": sink.stats.duplicates,
+                            "tombstones": sink.stats.tombstones, "dead_letters": sink.stats.dead_letters}
+        con.close()
+    report["expected"] = city.expected
+
+
+def _build_and_publish(settings: Settings, connectors, suites, log: StageLog, report: dict) -> None:
+    with log.stage("dbt build") as st:
+        result = build_libraries(settings)
+        st.set_rows(len(result.nodes))
+    with log.stage("gate (GE) + publish") as st:
+        gate, published, counts = gate_and_publish(settings, suites)
+        st.set_rows(sum(len(t.expectations) for t in gate.tables))
+        if gate.passed:
+            st.note(f"passed; published {len(published)} tables")
+        else:
+            st.record.status = "blocked"
+            st.note(f"BLOCKED by {len(gate.failures())} failure(s); last good version kept")
+    with log.stage("catalog snapshot") as st:
+        catalog = snapshot_catalog(settings, connectors, result.manifest_path, gate.to_dict(), counts)
+        st.set_rows(len(catalog.get("tables", [])) + len(catalog.get("topics", [])))
+    report.update({
+        "finished_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "stages": log.to_list(),
+        "base_libraries": {t: n for t, n in counts.items() if not t.startswith("governance.")},
+        "governance": {t: n for t, n in counts.items() if t.startswith("governance.")},
+        "gate": gate.to_dict(),
+        "published": published,
+        "outputs": {"warehouse": str(settings.warehouse_path), "catalog": str(settings.catalog_path),
+                    "gate": str(settings.gate_path), "synth": str(settings.synth_dir)},
+    })
+    report["gate_result"] = gate
+
+
+def check_report(report: dict) -> None:
+    """A demo that produced no base library is a failed demo, whatever else happened."""
+    empty = [t for t, n in report["base_libraries"].items() if n == 0]
+    if not report["base_libraries"] or empty:
+        raise CityDataError(f"base libraries empty: {empty or 'none built'}: see {report['outputs']['warehouse']}")

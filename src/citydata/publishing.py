@@ -1,0 +1,60 @@
+"""The steps after landing, shared by ``citydata demo`` and the Airflow DAG: build the base
+libraries with dbt, gate them with Great Expectations, publish what passed, snapshot the catalog."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from citydata.catalog import build_catalog, write_catalog
+from citydata.catalog.introspect import warehouse_columns
+from citydata.ingest.config import ConnectorConfig
+from citydata.quality.gate import GateResult, run_gate
+from citydata.quality.publish import publish
+from citydata.quality.suites import Suite
+from citydata.settings import Settings
+from citydata.warehouse import duck
+from citydata.warehouse.dbt_build import DbtBuildResult
+from citydata.warehouse.dbt_build import build as dbt_build
+
+MART_SCHEMAS = ("population", "legal_entity", "credit", "governance")
+
+
+def mart_tables(con) -> list[str]:
+    rows = con.execute(
+        "select table_schema || '.' || table_name from information_schema.tables "
+        f"where table_schema in {MART_SCHEMAS} order by 1").fetchall()
+    return [r[0] for r in rows]
+
+
+def build_libraries(settings: Settings) -> DbtBuildResult:
+    """dbt build (seeds, models, tests) on the warehouse; no DuckDB connection may be open."""
+    return dbt_build(settings.dbt_project_dir, settings.warehouse_path)
+
+
+def gate_and_publish(settings: Settings, suites: list[Suite]) -> tuple[GateResult, dict[str, int], dict[str, int]]:
+    """Validate raw and marts; publish the marts only if nothing blocking failed.
+    Returns (gate result, published row counts, mart row counts)."""
+    con = duck.connect(settings.warehouse_path)
+    try:
+        gate = run_gate(con, suites)
+        marts = mart_tables(con)
+        published = publish(con, marts) if gate.passed else {}
+        counts = {t: con.execute(f"select count(*) from {t}").fetchone()[0] for t in marts}
+    finally:
+        con.close()
+    settings.gate_path.parent.mkdir(parents=True, exist_ok=True)
+    settings.gate_path.write_text(json.dumps(gate.to_dict(), ensure_ascii=False, indent=2), encoding="utf-8")
+    return gate, published, counts
+
+
+def snapshot_catalog(settings: Settings, connectors: list[ConnectorConfig], manifest_path: Path | None,
+                     gate: dict | None, counts: dict[str, int]) -> dict:
+    con = duck.connect(settings.warehouse_path, read_only=True)
+    try:
+        columns = warehouse_columns(con)
+    finally:
+        con.close()
+    catalog = build_catalog(connectors, manifest_path, gate, counts, table_columns=columns)
+    write_catalog(catalog, settings.catalog_path)
+    return catalog

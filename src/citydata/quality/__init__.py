@@ -1,0 +1,1 @@
+"""Quality: Great Expectations suites, the gate that decides publication, and publishing itself."""

@@ -1,0 +1,74 @@
+"""The GE gate on real DuckDB tables: verdicts, counts, severities, and write–audit–publish."""
+
+from __future__ import annotations
+
+import duckdb
+import pytest
+
+from citydata.errors import CityDataError
+from citydata.quality.gate import run_gate
+from citydata.quality.publish import publish
+from citydata.quality.suites import Suite, load_suite
+
+
+def _suite(tables: dict) -> Suite:
+    return Suite.model_validate({"name": "t", "layer": "marts", "tables": tables})
+
+
+@pytest.fixture
+def con():
+    c = duckdb.connect()
+    c.execute("create schema population; create table population.persons as select * from (values "
+              "('110101199001011234', 'a'), ('110101199001011234', 'b'), (null, 'c')) t(person_id, name)")
+    yield c
+    c.close()
+
+
+def test_blocking_failure_names_expectation_table_and_rows(con):
+    suite = _suite({"population.persons": [
+        {"expectation": "expect_column_values_to_be_unique", "kwargs": {"column": "person_id"}},
+        {"expectation": "expect_column_values_to_not_be_null", "kwargs": {"column": "person_id"},
+         "severity": "warn"},
+        {"expectation": "expect_table_row_count_to_be_between", "kwargs": {"min_value": 1}},
+    ]})
+    result = run_gate(con, [suite])
+    assert not result.passed
+    failures = result.failures()
+    assert [(t, e.expectation, e.column, e.unexpected_count) for t, e in failures] == [
+        ("population.persons", "expect_column_values_to_be_unique", "person_id", 2)]
+    warn = result.tables[0].expectations[1]
+    assert warn.success is False and warn.severity == "warn" and warn.unexpected_count == 1
+
+
+def test_passing_gate_and_publish_keeps_last_good_version(con):
+    suite = _suite({"population.persons": [
+        {"expectation": "expect_column_values_to_be_unique", "kwargs": {"column": "name"}}]})
+    assert run_gate(con, [suite]).passed
+    assert publish(con, ["population.persons"]) == {"published.persons": 3}
+    con.execute("insert into population.persons values ('x', 'a')")  # a duplicate name: the gate blocks
+    result = run_gate(con, [suite])
+    assert not result.passed
+    # the pipeline does not publish on failure: the published copy is still the last good one
+    assert con.execute("select count(*) from published.persons").fetchone()[0] == 3
+
+
+def test_missing_table_and_column_fail_instead_of_passing_silently(con):
+    suite = _suite({"population.nothing": [
+        {"expectation": "expect_table_row_count_to_be_between", "kwargs": {"min_value": 1}}],
+        "population.persons": [
+        {"expectation": "expect_column_values_to_not_be_null", "kwargs": {"column": "gone"}}]})
+    result = run_gate(con, [suite])
+    assert {(t, e.expectation) for t, e in result.failures()} == {
+        ("population.nothing", "table_exists"), ("population.persons", "expect_column_values_to_not_be_null")}
+
+
+def test_committed_suites_load(tmp_path):
+    from citydata.quality.suites import load_suites
+    from citydata.settings import PROJECT_ROOT
+
+    suites = load_suites(PROJECT_ROOT / "expectations")
+    assert {s.layer for s in suites} >= {"raw", "marts"}
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: x\nlayer: gold\ntables: {}\n")
+    with pytest.raises(CityDataError, match="bad.yaml: field 'layer'"):
+        load_suite(bad)
