@@ -25,7 +25,7 @@ def pg_text(value: object) -> object:
         value = value.to_pydatetime()
     if isinstance(value, dt.datetime):
         if value.tzinfo is not None:
-            value = value.astimezone(dt.timezone.utc)
+            value = value.astimezone(dt.UTC)
             return value.strftime("%Y-%m-%d %H:%M:%S") + "+00"
         return value.strftime("%Y-%m-%d %H:%M:%S")
     if isinstance(value, dt.date):
@@ -37,7 +37,7 @@ def pg_text(value: object) -> object:
 
 def load_frames(con: duckdb.DuckDBPyConnection, connectors: list[ConnectorConfig],
                 frames: dict[tuple[str, str], pd.DataFrame]) -> dict[str, int]:
-    loaded_at = dt.datetime.now(dt.timezone.utc)
+    loaded_at = dt.datetime.now(dt.UTC)
     counts: dict[str, int] = {}
     by_name = {c.name: c for c in connectors}
     for (connector, table), frame in frames.items():
