@@ -19,7 +19,7 @@ from citydata.warehouse.raw import RawEvent, append_events
 
 def pg_text(value: object) -> object:
     """Render a Python value the way PostgreSQL's text output would (what CDC lands)."""
-    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NaT:
+    if value is None or value is pd.NA or value is pd.NaT or (isinstance(value, float) and math.isnan(value)):
         return None
     if isinstance(value, pd.Timestamp):
         value = value.to_pydatetime()

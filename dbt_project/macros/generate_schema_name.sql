@@ -1,0 +1,8 @@
+{# Use a model's custom schema verbatim (staging, intermediate, population, …), else the target's. #}
+{% macro generate_schema_name(custom_schema_name, node) -%}
+    {%- if custom_schema_name is none -%}
+        {{ target.schema }}
+    {%- else -%}
+        {{ custom_schema_name | trim }}
+    {%- endif -%}
+{%- endmacro %}

@@ -1,0 +1,34 @@
+-- One row per valid person ID number with a death registration. Civil affairs is authoritative for
+-- death; when a person has several registrations the most recently updated one wins.
+with
+
+deaths as (select * from {{ ref('stg_civil_affairs__deaths') }}),
+identifiers as (select * from {{ ref('int_person_identifiers_unioned') }}),
+
+valid_ids as (
+    select distinct id_number from identifiers where is_valid
+),
+
+ranked as (
+    select
+        deaths.*,
+        row_number() over (
+            partition by deaths.id_number order by deaths.updated_at desc nulls last, deaths.death_id desc
+        ) as record_rank,
+        count(*) over (partition by deaths.id_number) as death_record_count
+    from deaths
+    inner join valid_ids on deaths.id_number = valid_ids.id_number
+),
+
+final as (
+    select
+        id_number as person_id,
+        death_id,
+        died_on,
+        place_of_death,
+        death_record_count
+    from ranked
+    where record_rank = 1
+)
+
+select * from final
