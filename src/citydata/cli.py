@@ -10,6 +10,7 @@ import warnings
 from pathlib import Path
 
 import typer
+from typer import _click as click
 from rich.console import Console
 
 from citydata.errors import CityDataError
@@ -148,6 +149,16 @@ def connectors_cmd(name: str | None = typer.Argument(None, help="One connector o
         console.print(f"  {c.topic(t)}  key {', '.join(t.primary_key)}  columns {', '.join(t.columns)}")
 
 
+def _write_crash_log() -> Path:
+    import tempfile
+    import traceback
+
+    fd, path = tempfile.mkstemp(prefix="citydata-crash-", suffix=".log")
+    with open(fd, "w", encoding="utf-8") as f:
+        f.write(traceback.format_exc())
+    return Path(path)
+
+
 def _terminate(signum, frame) -> None:
     """SIGTERM takes the same path as Ctrl-C, so every service this run started is stopped."""
     raise KeyboardInterrupt
@@ -157,13 +168,26 @@ def main() -> None:
     _quiet_libraries()
     signal.signal(signal.SIGTERM, _terminate)
     try:
-        app()
+        code = app(standalone_mode=False)
+    except click.exceptions.ClickException as exc:  # usage errors: click's own one-line message
+        exc.show()
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        code = 130
     except CityDataError as exc:
         err_console.print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         err_console.print("interrupted: every service this run started has been stopped")
         sys.exit(130)
+    except Exception as exc:  # a bug, not bad input: one line for the user, the traceback to a file
+        log = _write_crash_log()
+        err_console.print(f"[red]internal error:[/] {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+                          f" — traceback in {log}; please report it", highlight=False, soft_wrap=True)
+        sys.exit(1)
+    if code == 130:  # typer turns Ctrl-C into exit code 130 once the with-blocks have unwound
+        err_console.print("interrupted: every service this run started has been stopped")
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 if __name__ == "__main__":

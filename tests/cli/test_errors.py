@@ -74,3 +74,12 @@ def test_busy_postgres_port():
 def test_bad_setting_value():
     line = _one_clean_line(_cli("connectors", env={"CITYDATA_SYNTH__PERSONS": "many"}))
     assert "CITYDATA_SYNTH__PERSONS" in line
+
+
+def test_unexpected_error_is_one_line_with_traceback_in_a_file(tmp_path):
+    # an expectations directory holding a suite that names no real expectation class would be a
+    # CityDataError; a var dir that is a file is an environment the code does not anticipate
+    var = tmp_path / "var"
+    var.write_text("not a directory")
+    line = _one_clean_line(_cli("demo", "--no-serve", "--persons", "50", env={"CITYDATA_VAR_DIR": str(var)}))
+    assert line.startswith("internal error:") or line.startswith("error:")

@@ -90,10 +90,10 @@ def marriages(C: pd.DataFrame, D: pd.DataFrame, P: pd.DataFrame) -> pd.DataFrame
                       D.assign(registration_type="divorce", phase="initial", ts=-1.0)], ignore_index=True)
     both = both.sort_values(["phase", "ts", "registered_on"], kind="mergesort", ignore_index=True)
     df = pd.DataFrame(index=both.index)
-    ident(df, "husband_id_number", both["husband"].to_numpy(), ids_, "person")
-    df["husband_name"] = names[both["husband"].to_numpy()]
-    ident(df, "wife_id_number", both["wife"].to_numpy(), ids_, "person")
-    df["wife_name"] = names[both["wife"].to_numpy()]
+    ident(df, "husband_id_number", both["husband"].to_numpy(dtype="int64"), ids_, "person")
+    df["husband_name"] = names[both["husband"].to_numpy(dtype="int64")]
+    ident(df, "wife_id_number", both["wife"].to_numpy(dtype="int64"), ids_, "person")
+    df["wife_name"] = names[both["wife"].to_numpy(dtype="int64")]
     df["registration_type"] = both["registration_type"].to_numpy()
     df["registered_on"] = both["registered_on"].to_numpy()
     return finish(df, both["phase"].to_numpy(), both["ts"].to_numpy())
