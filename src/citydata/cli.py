@@ -10,8 +10,8 @@ import warnings
 from pathlib import Path
 
 import typer
-from typer import _click as click
 from rich.console import Console
+from typer import _click as click
 
 from citydata.errors import CityDataError
 
