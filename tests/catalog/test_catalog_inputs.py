@@ -1,15 +1,14 @@
-"""Other inputs: warehouse column types from DuckDB, gates on raw current views, the real manifest."""
+"""Other inputs: warehouse column types from DuckDB, gates on raw current views.
+(The real dbt manifest is exercised by tests/e2e/test_demo.py.)"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import duckdb
-import pytest
 
-from citydata.catalog import build_catalog, get_entity, lineage
+from citydata.catalog import build_catalog, get_entity
 from citydata.catalog.introspect import warehouse_columns
-from citydata.settings import PROJECT_ROOT
 
 
 def test_warehouse_columns_type_undocumented_model_columns(connectors: list, manifest_path: Path) -> None:
@@ -39,18 +38,3 @@ def test_gate_on_raw_current_view_attaches_to_raw_table(connectors: list) -> Non
     assert raw["extension"]["gate"]["passed"] is True
     assert raw["extension"]["currentRowCount"] == 60
     assert catalog["quality"]["unmatchedTables"] == []
-
-
-REAL_MANIFEST = PROJECT_ROOT / "dbt_project" / "target" / "manifest.json"
-
-
-@pytest.mark.skipif(not REAL_MANIFEST.exists(), reason="dbt_project not built yet (no target/manifest.json)")
-def test_real_dbt_manifest(connectors: list) -> None:
-    catalog = build_catalog(connectors, REAL_MANIFEST, None, None)
-    layers = {t["extension"]["layer"] for t in catalog["tables"]}
-    assert {"source", "raw", "staging", "mart"} <= layers
-    marts = [t for t in catalog["tables"] if t["extension"]["layer"] == "mart"]
-    assert {t["extension"]["baseLibrary"] for t in marts} <= {"population", "legal_entity", "credit", "governance"}
-    for mart in marts:
-        up = {n["layer"] for n in lineage(catalog, mart["fullyQualifiedName"], "upstream")["nodes"]}
-        assert "source" in up, mart["fullyQualifiedName"]

@@ -8,6 +8,7 @@ import json
 import pytest
 from rich.console import Console
 
+from citydata.catalog import lineage
 from citydata.demo.run import run_demo
 from citydata.settings import Settings
 
@@ -64,7 +65,16 @@ def test_published_and_catalogued(demo_run):
     settings, report = demo_run
     assert report["published"]["published.persons"] == report["base_libraries"]["population.persons"]
     catalog = json.loads(settings.catalog_path.read_text(encoding="utf-8"))
-    assert catalog  # the portal's input exists and is non-empty
+    layers = {t["extension"]["layer"] for t in catalog["tables"]}
+    assert {"source", "raw", "staging", "intermediate", "mart"} <= layers
+    marts = [t for t in catalog["tables"] if t["extension"]["layer"] == "mart"]
+    assert {t["extension"]["baseLibrary"] for t in marts} == {"population", "legal_entity", "credit", "governance"}
+    for mart in marts:  # lineage from every mart reaches a department source table through its topic
+        up = {n["layer"] for n in lineage(catalog, mart["fullyQualifiedName"], "upstream")["nodes"]}
+        assert {"source", "topic", "raw", "staging"} <= up, mart["fullyQualifiedName"]
+    persons = next(t for t in marts if t["name"] == "persons")
+    assert persons["extension"]["gate"]["passed"] is True
+    assert persons["profile"]["rowCount"] == report["base_libraries"]["population.persons"]
 
 
 def test_deaths_still_active_reported_back_to_public_security(demo_run):

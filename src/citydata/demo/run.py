@@ -123,6 +123,7 @@ def _build_and_publish(settings: Settings, connectors, suites, log: StageLog, re
     with log.stage("dbt build") as st:
         result = build_libraries(settings)
         st.set_rows(len(result.nodes))
+        st.note(", ".join(f"{n} {status}" for status, n in sorted(result.counts.items())) + " dbt nodes")
     with log.stage("gate (GE) + publish") as st:
         gate, published, counts = gate_and_publish(settings, suites)
         st.set_rows(sum(len(t.expectations) for t in gate.tables))
