@@ -81,3 +81,27 @@ def test_deaths_still_active_reported_back_to_public_security(demo_run):
     _, report = demo_run
     assert report["governance"]["governance.household_conflicts"] == \
         report["expected"]["deceased_still_active_detectable"]
+
+
+def test_failing_gate_keeps_last_good_version_published(demo_run):
+    """Runs last: it corrupts the built mart. A duplicate person blocks publication; the published
+    copy stays the previous good one and the failure names expectation, table and rows."""
+    import duckdb
+
+    from citydata.publishing import gate_and_publish
+    from citydata.quality.suites import load_suites
+
+    settings, report = demo_run
+    con = duckdb.connect(str(settings.warehouse_path))
+    con.execute("insert into population.persons select * from population.persons limit 3")
+    con.close()
+    gate, published, counts = gate_and_publish(settings, load_suites(settings.expectations_dir))
+    assert not gate.passed and published == {}
+    failures = {(t, e.expectation, e.column): e.unexpected_count for t, e in gate.failures()}
+    assert failures[("population.persons", "expect_column_values_to_be_unique", "person_id")] == 6
+    con = duckdb.connect(str(settings.warehouse_path), read_only=True)
+    assert con.execute("select count(*) from published.persons").fetchone()[0] == \
+        report["base_libraries"]["population.persons"]
+    con.close()
+    on_disk = json.loads(settings.gate_path.read_text(encoding="utf-8"))
+    assert on_disk["passed"] is False
