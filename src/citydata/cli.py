@@ -144,7 +144,8 @@ def connectors_cmd(name: str | None = typer.Argument(None, help="One connector o
             console.print(f"{c.name:<20} {c.department.name_zh:<16} " + ", ".join(c.topic(t) for t in c.tables))
         return
     c = find_connector(connectors, name)
-    console.print(f"{c.name}: {c.department.name_zh} ({c.department.name_en}), database {c.connection.database}")
+    where = f"database {c.connection.database}" if c.connection else f"folder {c.files.directory}"
+    console.print(f"{c.name}: {c.department.name_zh} ({c.department.name_en}), {c.type} {where}")
     for t in c.tables:
         console.print(f"  {c.topic(t)}  key {', '.join(t.primary_key)}  columns {', '.join(t.columns)}")
 

@@ -81,3 +81,11 @@ class Settings(BaseSettings):
 
 def get_settings(**overrides) -> Settings:
     return Settings(**overrides)
+
+
+def read_secret(env_name: str | None) -> str | None:
+    """A source's password, named by its connector's ``password_env``: secrets live only in the
+    environment, never in connector files."""
+    import os
+
+    return os.environ.get(env_name) if env_name else None

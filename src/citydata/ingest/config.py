@@ -37,6 +37,9 @@ class Table(BaseModel):
     description_zh: str = ""
     primary_key: list[str] = Field(min_length=1)
     columns: dict[str, Column] = Field(default_factory=dict)
+    # file drops only: which dropped files feed this table, and their headers → declared columns
+    file_pattern: str | None = None
+    header_map: dict[str, str] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _key_in_columns(self) -> Table:
@@ -47,22 +50,49 @@ class Table(BaseModel):
 
 
 class Connection(BaseModel):
+    """Where a database source is. Host/port/user default to Settings (the embedded services);
+    the password is never written here: ``password_env`` names the environment variable holding it."""
+
     model_config = ConfigDict(extra="forbid")
     database: str
     host: str | None = None
     port: int | None = None
     user: str | None = None
+    password_env: str | None = Field(default=None, pattern=r"^[A-Z][A-Z0-9_]*$")
+    server_id: int | None = None  # MySQL/MariaDB: this connector's replica server id
+
+
+class FileDrop(BaseModel):
+    """A watched folder a department drops CSV/XLSX exports into."""
+
+    model_config = ConfigDict(extra="forbid")
+    directory: str
+    encoding: str = "auto"  # auto-detect (GB18030/GBK exports are common) or a codec name
+    delimiter: str = ","
 
 
 class ConnectorConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str = Field(pattern=IDENT)
-    type: Literal["postgres"]
+    type: Literal["postgres", "mysql", "file"]
     department: Department
-    connection: Connection
+    connection: Connection | None = None
+    files: FileDrop | None = None
     topic_prefix: str = Field(pattern=IDENT)
     snapshot_mode: Literal["initial", "never"] = "initial"
     tables: list[Table] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _source_block_matches_type(self) -> "ConnectorConfig":
+        if self.type in ("postgres", "mysql") and self.connection is None:
+            raise ValueError(f"a {self.type} connector needs a connection block with at least database")
+        if self.type == "file":
+            if self.files is None:
+                raise ValueError("a file connector needs a files block with directory")
+            unmatched = [t.name for t in self.tables if not t.file_pattern]
+            if unmatched:
+                raise ValueError(f"file connector tables {unmatched} need a file_pattern")
+        return self
 
     def topic(self, table: Table) -> str:
         """Topic name contract: ``<source>.<schema>.<table>``."""

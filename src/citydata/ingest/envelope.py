@@ -62,12 +62,27 @@ def decode_value(raw: bytes) -> dict:
 
 
 def source_position(src: dict) -> tuple[int, int, str]:
-    """(seq, subseq, printable position) ordering events of one source."""
-    if "lsn" in src:
-        lsn = int(src["lsn"])
-        commit = int(src.get("commit_lsn") or lsn)
-        return commit, lsn, f"{commit}:{lsn}"
-    if "pos" in src:
-        pos = int(src["pos"])
-        return int(src.get("file_seq", 0)), pos, f"{src.get('file')}:{pos}"
-    raise EnvelopeError("source has neither lsn nor file/pos")
+    """(seq, subseq, printable position): orders the events of one source and identifies each.
+
+    - PostgreSQL: (commit LSN, change LSN).
+    - MySQL/MariaDB binlog: (binlog file number << 32 | event position, row index in the event);
+      a snapshot taken at binlog position P uses P, so stream events sort after it.
+    - File drops: (file sequence number, line number).
+    """
+    connector = src.get("connector")
+    try:
+        if connector == "mysql" or ("file" in src and "row" in src):
+            number = int(str(src["file"]).rsplit(".", 1)[-1]) if src.get("file") else 0
+            seq = (number << 32) | int(src["pos"])
+            row = int(src.get("row") or 0)
+            return seq, row, f"{src.get('file')}:{src['pos']}:{row}"
+        if "lsn" in src:
+            lsn = int(src["lsn"])
+            commit = int(src.get("commit_lsn") or lsn)
+            return commit, lsn, f"{commit}:{lsn}"
+        if "pos" in src:
+            pos = int(src["pos"])
+            return int(src.get("file_seq", 0)), pos, f"{src.get('file')}:{pos}"
+    except (TypeError, ValueError) as exc:
+        raise EnvelopeError(f"source position is not numeric: {exc}") from None
+    raise EnvelopeError("source has neither lsn, binlog file/pos nor file/pos")
