@@ -165,6 +165,61 @@ def _terminate(signum, frame) -> None:
     raise KeyboardInterrupt
 
 
+@app.command()
+def probe(
+    connector: str = typer.Argument(..., help="Connector name or department code."),
+    synthetic: bool = typer.Option(False, help="Probe the synthetic city in an embedded PostgreSQL instead."),
+    out: Path | None = typer.Option(None, help="Write the probe as JSON here."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+) -> None:
+    """数据探查: tables, keys, row counts, null rates and sample formats of a source."""
+    from contextlib import ExitStack
+
+    from citydata.ingest.config import find_connector, load_connectors
+    from citydata.ingest.probe import probe as run_probe
+    from citydata.services.stack import source_server
+
+    settings = _settings()
+    connectors = load_connectors(settings.connectors_dir)
+    cfg = find_connector(connectors, connector)
+    with ExitStack() as stack:
+        if synthetic:
+            from citydata.services.postgres import EmbeddedPostgres
+            from citydata.synth import generate, load_initial
+
+            server = stack.enter_context(EmbeddedPostgres())
+            load_initial(generate(settings.synth.persons, settings.synth.seed), server, connectors)
+        else:
+            server = source_server(cfg, settings)
+        tables = run_probe(cfg, server)
+    payload = json.dumps({"connector": cfg.name, "tables": tables}, ensure_ascii=False, indent=2)
+    if out:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(payload, encoding="utf-8")
+    if as_json:
+        console.print_json(payload)
+        return
+    _print_probe(cfg.name, tables)
+
+
+def _print_probe(name: str, tables: list[dict]) -> None:
+    from rich.table import Table
+
+    for t in tables:
+        title = (f"{name} · {t['schema']}.{t['table']} · {t['rows']:,} rows · key {', '.join(t['primary_key']) or '—'}"
+                 f" · replica identity {t['replica_identity']}")
+        table = Table(title=title)
+        for col in ("column", "type", "null rate", "distinct (sample)", "formats", "example"):
+            table.add_column(col)
+        for c in t["columns"]:
+            formats = ", ".join(f"{k} {v:.0%}" for k, v in list(c["formats"].items())[:3])
+            table.add_row(c["name"] + ("" if c["declared"] else " (undeclared)"), c["type"], f"{c['null_rate']:.1%}",
+                          str(c["distinct_in_sample"]), formats, (c["example"] or "")[:24])
+        console.print(table)
+        for problem in t["problems"]:
+            console.print(f"[yellow]problem:[/] {problem}")
+
+
 def main() -> None:
     _quiet_libraries()
     signal.signal(signal.SIGTERM, _terminate)

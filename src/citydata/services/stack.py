@@ -6,9 +6,11 @@ from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 
+from citydata.errors import CityDataError
+from citydata.ingest.config import ConnectorConfig
 from citydata.services.kafka import EmbeddedKafka
 from citydata.services.postgres import EmbeddedPostgres, PostgresServer
-from citydata.settings import Settings
+from citydata.settings import Settings, read_secret
 
 
 @dataclass
@@ -38,3 +40,17 @@ def running_services(settings: Settings) -> Iterator[Services]:
             bootstrap = broker.bootstrap_servers
             embedded.append(f"Kafka-protocol broker (tansu) on {bootstrap}")
         yield Services(postgres, bootstrap, embedded)
+
+
+def source_server(cfg: ConnectorConfig, settings: Settings) -> PostgresServer:
+    """The PostgreSQL a connector reads: its own connection block first, then Settings."""
+    conn = cfg.connection
+    host = (conn.host if conn and conn.host else None) or settings.postgres.host
+    if not host:
+        raise CityDataError(f"connector {cfg.name}: no host: set connection.host in connectors/{cfg.name}.yaml "
+                            "or CITYDATA_POSTGRES__HOST (or try it on the synthetic city with --synthetic)")
+    password = read_secret(conn.password_env if conn else None)
+    if password is None and settings.postgres.password is not None:
+        password = settings.postgres.password.get_secret_value()
+    return PostgresServer(host, (conn.port if conn and conn.port else None) or settings.postgres.port,
+                          (conn.user if conn and conn.user else None) or settings.postgres.user, password)
