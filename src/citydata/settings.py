@@ -31,6 +31,15 @@ class KafkaSettings(BaseModel):
     partitions: int = 3
 
 
+class IngestSettings(BaseModel):
+    """The landing sink's batching and the connect service's endpoints."""
+
+    batch_max_records: int = Field(default=20_000, ge=1)  # also bounds memory: backpressure, not buffering
+    batch_max_latency_ms: int = Field(default=500, ge=10)
+    metrics_host: str = "127.0.0.1"
+    metrics_port: int = 9108
+
+
 class PortalSettings(BaseModel):
     host: str = "127.0.0.1"
     port: int = 8000
@@ -51,6 +60,7 @@ class Settings(BaseSettings):
     postgres: PostgresSettings = PostgresSettings()
     kafka: KafkaSettings = KafkaSettings()
     portal: PortalSettings = PortalSettings()
+    ingest: IngestSettings = IngestSettings()
     synth: SynthSettings = SynthSettings()
 
     @property

@@ -83,7 +83,7 @@ class ConnectorConfig(BaseModel):
     tables: list[Table] = Field(min_length=1)
 
     @model_validator(mode="after")
-    def _source_block_matches_type(self) -> "ConnectorConfig":
+    def _source_block_matches_type(self) -> ConnectorConfig:
         if self.type in ("postgres", "mysql") and self.connection is None:
             raise ValueError(f"a {self.type} connector needs a connection block with at least database")
         if self.type == "file":

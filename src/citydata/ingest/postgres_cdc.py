@@ -79,6 +79,15 @@ class PostgresCDC:
             raise CityDataError(f"connector {self.cfg.name}: replication connection refused: "
                                 f"{str(exc).strip().splitlines()[0]}") from None
 
+    def _slot_exists(self) -> bool:
+        conn = self.server.connect(self.db)
+        try:
+            with conn.cursor() as cur:
+                cur.execute("select 1 from pg_replication_slots where slot_name = %s", (self.cfg.slot_name,))
+                return cur.fetchone() is not None
+        finally:
+            conn.close()
+
     def _drop_slot_if_exists(self) -> None:
         conn = self.server.connect(self.db)
         conn.autocommit = True
@@ -91,6 +100,11 @@ class PostgresCDC:
     def snapshot(self) -> int:
         """Create the slot and emit every existing row as an ``r`` event. No-op once done."""
         if self.offsets.load(self.cfg.name).get("snapshot_done"):
+            if not self._slot_exists():
+                raise CityDataError(
+                    f"connector {self.cfg.name}: offsets say streaming from slot {self.cfg.slot_name}, but the "
+                    f"slot is gone from database {self.db}: changes since may be lost — re-snapshot by deleting "
+                    f"the connector's offset file (citydata keeps it under var/…/state/offsets/{self.cfg.name}.json)")
             return 0
         self.ensure_publication()
         self._drop_slot_if_exists()
@@ -150,7 +164,8 @@ class PostgresCDC:
                on_event: Callable[[int], None] | None = None, timeout_s: float = 300.0) -> int:
         """Stream changes until the server has sent everything up to ``until()`` (an LSN).
 
-        ``until()`` returns None while the caller still expects changes (keep streaming).
+        ``until()`` returns None while the caller still expects changes (keep streaming, until
+        ``stop`` is set); ``timeout_s`` bounds the wait once a target is known.
         """
         offset = self.offsets.load(self.cfg.name)
         if not offset.get("snapshot_done"):
@@ -170,7 +185,7 @@ class PostgresCDC:
         decoder, tx = PgOutputDecoder(), None
         committed, unflushed, events = acked, 0, 0
         deadline = time.monotonic() + timeout_s
-        last_ping = 0.0
+        last_ping = last_idle_ack = 0.0
         try:
             while True:
                 msg = cur.read_message()
@@ -181,11 +196,12 @@ class PostgresCDC:
                     elif isinstance(item, Change):
                         self._emit(item, tx, msg.data_start)
                         events += 1
+                        self.stats.stream_events += 1
                         unflushed += 1
                         if on_event:
                             on_event(1)
                     elif isinstance(item, Commit):
-                        committed = item.end_lsn
+                        committed, tx = item.end_lsn, None
                         self.stats.transactions += 1
                         if unflushed >= FLUSH_EVERY:
                             acked, unflushed = self._ack(cur, committed), 0
@@ -194,12 +210,17 @@ class PostgresCDC:
                     continue
                 if committed > acked:
                     acked, unflushed = self._ack(cur, committed), 0
+                elif tx is None and (cur.wal_end or 0) > acked and time.monotonic() - last_idle_ack > 1.0:
+                    # idle between transactions, everything sent is acknowledged: the server has nothing
+                    # for us before wal_end, so confirm it and WAL of other databases is not retained
+                    committed = acked = self._ack(cur, cur.wal_end)
+                    last_idle_ack = time.monotonic()
                 target = until()
                 if target is not None and max(committed, cur.wal_end or 0) >= target:
                     break
                 if stop is not None and stop.is_set():
                     break
-                if time.monotonic() > deadline:
+                if target is not None and time.monotonic() > deadline:
                     raise CityDataError(f"connector {self.cfg.name}: stream did not reach "
                                         f"{format_lsn(target or 0)} within {timeout_s:.0f}s")
                 now = time.monotonic()
@@ -209,7 +230,6 @@ class PostgresCDC:
                 select.select([cur], [], [], 0.1)
         finally:
             repl.close()
-        self.stats.stream_events += events
         return events
 
     def _emit(self, change: Change, tx: Begin | None, lsn: int) -> None:
@@ -230,3 +250,16 @@ class PostgresCDC:
         cur.send_feedback(flush_lsn=committed)
         self.stats.last_lsn = committed
         return committed
+
+
+def slot_lag_bytes(server: PostgresServer, cfg: ConnectorConfig) -> int | None:
+    """WAL the server keeps for this connector's slot: current position minus what we confirmed."""
+    conn = server.connect(cfg.connection.database)
+    try:
+        with conn.cursor() as cur:
+            cur.execute("select pg_current_wal_lsn() - confirmed_flush_lsn from pg_replication_slots "
+                        "where slot_name = %s", (cfg.slot_name,))
+            row = cur.fetchone()
+            return int(row[0]) if row and row[0] is not None else None
+    finally:
+        conn.close()

@@ -24,6 +24,8 @@ from citydata.ingest.config import ConnectorConfig
 from citydata.ingest.envelope import EnvelopeError, decode_value, source_position
 from citydata.warehouse.raw import RawEvent, append_events
 
+MAX_VALUE_BYTES = 1024 * 1024  # a change event bigger than this is a poison message, not a record
+
 
 @dataclass
 class SinkStats:
@@ -32,24 +34,30 @@ class SinkStats:
     duplicates: int = 0
     tombstones: int = 0
     dead_letters: int = 0
+    dead_letters_by_topic: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     per_table: dict[str, int] = field(default_factory=lambda: defaultdict(int))
 
 
 class LandingSink:
     def __init__(self, bootstrap: str, con: duckdb.DuckDBPyConnection,
-                 connectors: list[ConnectorConfig], group_id: str = "citydata-landing"):
+                 connectors: list[ConnectorConfig], group_id: str = "citydata-landing",
+                 max_records: int = 20_000, max_latency_ms: int = 500):
         self.con = con
         self.routes: dict[str, tuple[str, str]] = {}
+        self.primary_keys: dict[str, list[str]] = {}
         for c in connectors:
             for t in c.tables:
                 self.routes[c.topic(t)] = (c.name, t.name)
+                self.primary_keys[c.topic(t)] = t.primary_key
         self.stats = SinkStats()
+        self.max_latency_ms = max_latency_ms
         try:
             self.consumer = KafkaConsumer(
                 bootstrap_servers=bootstrap, group_id=group_id, enable_auto_commit=False,
                 auto_offset_reset="earliest", session_timeout_ms=6000, heartbeat_interval_ms=1000,
-                max_poll_records=20_000, fetch_max_bytes=64 * 1024 * 1024, client_id="citydata-sink")
-            self.dlq = KafkaProducer(bootstrap_servers=bootstrap, acks="all", client_id="citydata-dlq")
+                max_poll_records=max_records, fetch_max_bytes=64 * 1024 * 1024, client_id="citydata-sink")
+            self.dlq = KafkaProducer(bootstrap_servers=bootstrap, acks="all", client_id="citydata-dlq",
+                                     max_request_size=16 * 1024 * 1024)  # poison can be big; keep it whole
         except KafkaError as exc:
             raise CityDataError(f"cannot reach Kafka at {bootstrap}: {exc}") from None
         self.consumer.subscribe(sorted(self.routes))
@@ -59,22 +67,39 @@ class LandingSink:
                    ("dlq.partition", str(msg.partition).encode()), ("dlq.offset", str(msg.offset).encode())]
         self.dlq.send(f"{msg.topic}.dlq", key=msg.key, value=msg.value, headers=headers)
         self.stats.dead_letters += 1
+        self.stats.dead_letters_by_topic[msg.topic] += 1
 
     def _to_event(self, msg, loaded_at: dt.datetime) -> RawEvent:
+        if len(msg.value) > MAX_VALUE_BYTES:
+            raise EnvelopeError(f"value too large ({len(msg.value)} bytes > {MAX_VALUE_BYTES})")
         env = decode_value(msg.value)
         seq, subseq, pos = source_position(env["source"])
         src = env["source"]
-        key = msg.key.decode("utf-8") if msg.key else None
-        if not key:
+        if not msg.key:
             raise EnvelopeError("message has no key")
-        key = json.dumps(json.loads(key), ensure_ascii=False, separators=(",", ":"))
+        try:
+            key_obj = json.loads(msg.key)
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            raise EnvelopeError("key is not JSON") from None
+        if not isinstance(key_obj, dict) or not key_obj:
+            raise EnvelopeError("key is not a JSON object of the primary key")
+        row = env["after"] if env["op"] != "d" else env["before"]
+        pk = self.primary_keys[msg.topic]
+        missing = [k for k in pk if row.get(k) is None]
+        if missing:
+            raise EnvelopeError(f"primary key column(s) {missing} missing from the row")
+        nested = [c for c, v in row.items() if isinstance(v, (dict, list))]
+        if nested:
+            raise EnvelopeError(f"column(s) {nested} hold objects, not scalar values")
+        key = json.dumps(key_obj, ensure_ascii=False, separators=(",", ":"))
         return RawEvent(msg.topic, msg.partition, msg.offset, key, env["op"], seq, subseq, pos,
                         src.get("txId"), env["op"] == "r", src.get("ts_ms"), env.get("ts_ms"),
                         loaded_at, env.get("before"), env.get("after"))
 
-    def poll_once(self, timeout_ms: int = 500) -> int:
-        """One poll → one transaction → one offset commit. Returns messages polled."""
-        records = self.consumer.poll(timeout_ms=timeout_ms)
+    def poll_once(self, timeout_ms: int | None = None) -> int:
+        """One poll (at most ``max_records``, waiting at most the max latency) → one warehouse
+        transaction → one offset commit. Returns messages polled."""
+        records = self.consumer.poll(timeout_ms=self.max_latency_ms if timeout_ms is None else timeout_ms)
         if not records:
             return 0
         loaded_at = dt.datetime.now(dt.UTC)
@@ -106,12 +131,19 @@ class LandingSink:
         self.stats.polled += polled
         return polled
 
-    def lag(self) -> int:
-        assigned = self.consumer.assignment()
+    def lag_by_topic(self) -> dict[str, int]:
+        assigned = list(self.consumer.assignment())
         if not assigned:
-            return -1
-        ends = self.consumer.end_offsets(list(assigned))
-        return sum(max(0, ends[tp] - self.consumer.position(tp)) for tp in assigned)
+            return {}
+        ends = self.consumer.end_offsets(assigned)
+        lags: dict[str, int] = defaultdict(int)
+        for tp in assigned:
+            lags[tp.topic] += max(0, ends[tp] - self.consumer.position(tp))
+        return dict(lags)
+
+    def lag(self) -> int:
+        lags = self.lag_by_topic()
+        return sum(lags.values()) if lags else -1
 
     def drain(self, timeout_s: float = 120.0, on_batch: Callable[[int], None] | None = None) -> int:
         """Land everything currently in the topics; returns messages polled."""

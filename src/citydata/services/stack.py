@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import os
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
@@ -54,3 +56,26 @@ def source_server(cfg: ConnectorConfig, settings: Settings) -> PostgresServer:
         password = settings.postgres.password.get_secret_value()
     return PostgresServer(host, (conn.port if conn and conn.port else None) or settings.postgres.port,
                           (conn.user if conn and conn.user else None) or settings.postgres.user, password)
+
+
+@contextmanager
+def service_registry(settings: Settings, services: Services) -> Iterator[None]:
+    """Tell other commands (``citydata dlq …``) where this run's services are, while it runs."""
+    path = settings.state_dir / "services.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"pid": os.getpid(), "kafka": services.kafka_bootstrap}), encoding="utf-8")
+    try:
+        yield
+    finally:
+        path.unlink(missing_ok=True)
+
+
+def running_bootstrap(settings: Settings) -> str:
+    """Kafka to talk to: the configured cluster, else the embedded broker of a running service."""
+    if settings.kafka.bootstrap_servers:
+        return settings.kafka.bootstrap_servers
+    path = settings.state_dir / "services.json"
+    if path.exists():
+        return json.loads(path.read_text(encoding="utf-8"))["kafka"]
+    raise CityDataError("no Kafka to read: set CITYDATA_KAFKA__BOOTSTRAP_SERVERS, or start "
+                        "`citydata connect run` (the embedded broker lives only while it runs)")
