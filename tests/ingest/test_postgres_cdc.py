@@ -137,3 +137,44 @@ def test_stream_resumes_from_stored_offset(pg, kafka, source, tmp_path):
     assert PostgresCDC(cfg, pg, producer, offsets).stream(until=lambda: target) == 1
     assert PostgresCDC(cfg, pg, producer, offsets).snapshot() == 0
     producer.close()
+
+
+def test_added_column_and_large_transaction_flow_without_stopping(pg, kafka, source, tmp_path):
+    """ALTER TABLE … ADD COLUMN mid-stream: later events carry it and the raw table grows a column;
+    a 30,000-row transaction arrives whole; the slot's WAL is confirmed afterwards."""
+    db, conn = source
+    cfg = _connector(db)
+    ensure_topics(kafka.bootstrap_servers, [cfg.topic(t) for t in cfg.tables], partitions=3)
+    producer = EventProducer(kafka.bootstrap_servers)
+    offsets = OffsetStore(tmp_path / "offsets")
+    cdc = PostgresCDC(cfg, pg, producer, offsets)
+    cdc.snapshot()
+    with conn.cursor() as cur:
+        cur.execute("alter table reg.people add column district text")
+        cur.execute("insert into reg.people (id, name, district) values (7, '钱七', '和平区')")
+    conn.autocommit = False
+    with conn.cursor() as cur:
+        cur.execute("insert into reg.people (id, name) select g, 'bulk' from generate_series(1000, 30999) g")
+    conn.commit()
+    conn.autocommit = True
+    target = _current_lsn(conn)
+    assert cdc.stream(until=lambda: target) == 30_001
+    con = duckdb.connect(str(tmp_path / "wh.duckdb"))
+    sink = LandingSink(kafka.bootstrap_servers, con, [cfg], group_id=f"g-{uuid.uuid4().hex}")
+    sink.drain(timeout_s=120)
+    sink.close()
+    view = f"raw.{db}__people__current"
+    assert con.execute(f"select district from {view} where id = '7'").fetchone() == ("和平区",)
+    assert con.execute(f"select count(*) from {view} where name = 'bulk'").fetchone()[0] == 30_000
+    # the transaction's events share one commit position and txId
+    tx = con.execute(f"select count(distinct _tx_id), count(distinct _source_seq), max(_source_seq) "
+                     f"from raw.{db}__people where name = 'bulk'").fetchone()
+    assert tx[:2] == (1, 1)
+    # acknowledged past that commit, and confirmed to the server so its WAL can be recycled
+    acked = offsets.load(cfg.name)["lsn"]
+    assert acked > tx[2]
+    with conn.cursor() as cur:
+        cur.execute("select confirmed_flush_lsn - '0/0'::pg_lsn from pg_replication_slots where slot_name = %s",
+                    (cfg.slot_name,))
+        assert int(cur.fetchone()[0]) >= acked
+    producer.close()

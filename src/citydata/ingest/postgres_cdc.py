@@ -247,7 +247,7 @@ class PostgresCDC:
         self.producer.flush()
         self.offsets.save(self.cfg.name, {"slot": self.cfg.slot_name, "lsn": committed,
                                           "lsn_text": format_lsn(committed), "snapshot_done": True})
-        cur.send_feedback(flush_lsn=committed)
+        cur.send_feedback(flush_lsn=committed, force=True)
         self.stats.last_lsn = committed
         return committed
 
