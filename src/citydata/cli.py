@@ -240,7 +240,7 @@ def connect_run(
     from citydata.services.stack import running_services, service_registry
 
     settings = _settings()
-    connectors = [c for c in load_connectors(settings.connectors_dir) if c.type == "postgres"]
+    connectors = [c for c in load_connectors(settings.connectors_dir) if c.type in ("postgres", "file")]
     with running_services(settings) as services, service_registry(settings, services):
         if synthetic:
             import shutil
@@ -249,8 +249,9 @@ def connect_run(
 
             shutil.rmtree(settings.state_dir / "offsets", ignore_errors=True)  # brand-new sources
             city = generate(settings.synth.persons, settings.synth.seed)
-            load_initial(city, services.postgres, connectors)
-            threading.Thread(target=apply_live, args=(city, services.postgres, connectors),
+            load_initial(city, services.postgres, [c for c in connectors if c.type == "postgres"])
+            threading.Thread(target=apply_live, args=(city, services.postgres,
+                                                      [c for c in connectors if c.type == "postgres"]),
                              kwargs={"batch_size": 10, "pause_s": 0.2}, daemon=True).start()
         service = ConnectService(settings, connectors, services.postgres, services.kafka_bootstrap)
         service.start(metrics_port)

@@ -1,6 +1,7 @@
 """``citydata connect run``: the connectors and the landing sink as one long-running service.
 
-One thread per connector (snapshot once, then stream; retried with backoff on failure), one sink
+One thread per connector (PostgreSQL: snapshot once, then stream; file drops: watch the folder;
+each retried with backoff on failure), one sink
 thread, a monitor thread for slot lag, and a health/metrics endpoint. SIGTERM or Ctrl-C sets the
 stop event: every worker finishes its batch, acknowledges what Kafka and the warehouse hold, and
 exits; nothing is left running.
@@ -44,6 +45,7 @@ class ConnectService:
         self.state: dict[str, WorkerState] = {c.name: WorkerState() for c in connectors}
         self.state["sink"] = WorkerState()
         self.slot_lag: dict[str, int | None] = {}
+        self.file_results: dict[str, list[dict]] = {}
         self.topic_lag: dict[str, int] = {}
         self.sink: LandingSink | None = None
         self.threads: list[threading.Thread] = []
@@ -55,6 +57,9 @@ class ConnectService:
         ensure_topics(self.bootstrap, topics + [f"{t}.dlq" for t in topics], self.settings.kafka.partitions)
         for c in self.connectors:
             self.producers[c.name] = EventProducer(self.bootstrap)
+            if c.type == "file":
+                self._spawn(f"files-{c.name}", self._run_file_drop, c)
+                continue
             self.cdcs[c.name] = PostgresCDC(c, self.server, self.producers[c.name], self.offsets)
             self._spawn(f"cdc-{c.name}", self._run_connector, c.name)
         self._spawn("sink", self._run_sink)
@@ -101,6 +106,17 @@ class ConnectService:
             cdc.stream(until=lambda: None, stop=self.stop_event)
         self._retrying(name, body)
 
+    def _run_file_drop(self, cfg: ConnectorConfig) -> None:
+        from citydata.ingest.file_drop import FileDropConnector
+
+        drop = FileDropConnector(cfg, self.producers[cfg.name], self.offsets,
+                                 self.settings.state_dir / "rejects" / cfg.name)
+        self.file_results[cfg.name] = []
+
+        def body() -> None:
+            drop.watch(self.stop_event, on_result=lambda r: self.file_results[cfg.name].append(r.to_dict()))
+        self._retrying(cfg.name, body)
+
     def _run_sink(self) -> None:
         def body() -> None:
             con = duck.connect(self.settings.warehouse_path)
@@ -121,6 +137,8 @@ class ConnectService:
     def _run_monitor(self) -> None:
         while not self.stop_event.wait(2.0):
             for c in self.connectors:
+                if c.type != "postgres":
+                    continue
                 try:
                     self.slot_lag[c.name] = slot_lag_bytes(self.server, c)
                 except Exception:  # the source is down: the connector thread reports why
@@ -154,6 +172,11 @@ class ConnectService:
             if lag is not None:
                 m.add("citydata_replication_slot_lag_bytes", "gauge", "WAL retained for the connector's slot.",
                       lag, connector=name)
+        for name, results in self.file_results.items():
+            files = [f for r in results for f in r["files"]]
+            m.add("citydata_file_drop_files_total", "counter", "Dropped files processed.", len(files), connector=name)
+            m.add("citydata_file_drop_rows_rejected_total", "counter", "Rows of dropped files rejected.",
+                  sum(len(f["rows_rejected"]) for f in files), connector=name)
         if self.sink is not None:
             m.add("citydata_sink_landed_total", "counter", "Events appended to raw tables.", self.sink.stats.landed)
             m.add("citydata_sink_duplicates_total", "counter", "Events skipped as already landed.",
