@@ -37,6 +37,7 @@ lock:
 
 bench: install
 	$(BIN)/python -m bench.ingest
+	$(BIN)/python -m bench.cdc
 
 clean:
 	rm -rf var dbt_project/target dbt_project/logs
