@@ -9,6 +9,7 @@ import pytest
 
 from citydata.ingest.config import ConnectorConfig, load_connectors
 from citydata.services.kafka import EmbeddedKafka
+from citydata.services.mariadb import EmbeddedMariaDB
 from citydata.services.postgres import EmbeddedPostgres
 from citydata.settings import PROJECT_ROOT
 
@@ -37,3 +38,12 @@ def kafka() -> Iterator[EmbeddedKafka]:
     """A real Kafka-protocol broker (tansu) on a free port, for the whole test session."""
     with EmbeddedKafka() as broker:
         yield broker
+
+
+
+
+@pytest.fixture(scope="session")
+def mariadb() -> Iterator[EmbeddedMariaDB]:
+    """A real MariaDB (row-based binlog, full row metadata) on a free port, for the whole test session."""
+    with EmbeddedMariaDB() as server:
+        yield server

@@ -33,13 +33,13 @@ from citydata.ingest.envelope import make_envelope
 from citydata.ingest.offsets import OffsetStore
 from citydata.ingest.producer import EventProducer
 from citydata.services.mariadb import MariaDBServer
-from citydata.settings import read_secret
 
 FLUSH_EVERY = 5000
 Kind = tuple[str, object]  # how a column prints: ("bool"|"bit"|"float"|"set"|"ts"|"dt"|"json"|"", argument)
-ROW_EVENTS = (WriteRowsEvent, UpdateRowsEvent, DeleteRowsEvent)
-IN_TX_QUERIES = ("BEGIN", "XA START", "SAVEPOINT", "ROLLBACK TO", "XA END")
 Position = tuple[str, int]  # (binlog file, position)
+_PLAIN_KINDS = {"float": "float", "timestamp": "ts", "datetime": "dt", "date": "dt", "json": "json"}
+ROW_EVENTS = (WriteRowsEvent, UpdateRowsEvent, DeleteRowsEvent)
+IN_TX_QUERIES = ("BEGIN", "XA START", "SAVEPOINT", "ROLLBACK TO", "XA END")  # other Query events end a transaction
 
 
 def binlog_order(file: str, pos: int) -> tuple[int, int]:
@@ -58,19 +58,16 @@ def _plain(v: object) -> object:  # MySQL binary JSON from the binlog decoder ca
     return [_plain(x) for x in v] if isinstance(v, list) else v.decode() if isinstance(v, bytes) else v
 
 
-def _frac(us: int) -> str:
-    return f".{us:06d}".rstrip("0") if us else ""
-
-
 def convert_value(value: object, kind: Kind = ("", None)) -> object:
     """A MySQL value (from pymysql or the binlog decoder) → the JSON value the PostgreSQL connector emits."""
     name, arg = kind
     if value is None:
         return None
     if name == "bool":  # BIT(1) arrives as "1"/"0" from the binlog decoder, as bytes from pymysql
-        return any(value) if isinstance(value, bytes) else value.strip("0") != "" if isinstance(value, str) else bool(value)
+        return any(value) if isinstance(value, bytes) else (value.strip("0") != "" if isinstance(value, str)
+                                                             else bool(value))
     if name == "bit":
-        return format(int.from_bytes(value, "big"), f"0{arg}b") if isinstance(value, (bytes, bytearray)) else str(value)
+        return format(int.from_bytes(value, "big"), f"0{arg}b") if isinstance(value, bytes) else str(value)
     if name == "float":
         return _f32(float(value))
     if name == "set":  # declared order; the binlog decoder cannot tell '' from NULL, so '' is NULL
@@ -81,13 +78,14 @@ def convert_value(value: object, kind: Kind = ("", None)) -> object:
     if isinstance(value, Decimal):
         return format(value, "f")
     if isinstance(value, dt.datetime):
-        return value.strftime("%Y-%m-%d %H:%M:%S") + _frac(value.microsecond) + ("+00" if name == "ts" else "")
+        return value.strftime("%Y-%m-%d %H:%M:%S.%f").rstrip("0").rstrip(".") + ("+00" if name == "ts" else "")
     if isinstance(value, dt.date):
         return value.isoformat()
     if isinstance(value, dt.timedelta):
         us = (value.days * 86400 + value.seconds) * 1_000_000 + value.microseconds
         secs, frac = divmod(abs(us), 1_000_000)
-        return f"{'-' if us < 0 else ''}{secs // 3600:02d}:{secs // 60 % 60:02d}:{secs % 60:02d}{_frac(frac)}"
+        text = f"{'-' if us < 0 else ''}{secs // 3600:02d}:{secs // 60 % 60:02d}:{secs % 60:02d}.{frac:06d}"
+        return text.rstrip("0").rstrip(".")
     if isinstance(value, (bytes, bytearray)):
         try:
             return bytes(value).decode("utf-8")
@@ -106,12 +104,11 @@ def _kind(data_type: str, column_type: str) -> Kind:
         return "bit", int(re.search(r"\d+", column_type).group())
     if data_type == "set":
         return "set", tuple(v.replace("''", "'") for v in re.findall(r"'((?:[^']|'')*)'", column_type))
-    return {"float": "float", "timestamp": "ts", "datetime": "dt", "date": "dt", "json": "json"}.get(data_type, ""), None
+    return _PLAIN_KINDS.get(data_type, ""), None
 
 
 @dataclass
-class _Tx:
-    """Stream state: the end of the last complete transaction, and the open transaction's GTID."""
+class _Tx:  # stream state: the end of the last complete transaction, the open transaction's GTID
     committed: Position
     gtid: str | None = None
     tx_gtid: str | None = None
@@ -130,17 +127,14 @@ class CdcStats:
 
 class MySqlCDC:
     def __init__(self, cfg: ConnectorConfig, server: MariaDBServer, producer: EventProducer, offsets: OffsetStore):
-        self.cfg, self.producer, self.offsets = cfg, producer, offsets
-        env = cfg.connection.password_env if cfg.connection else None
-        if env and read_secret(env) is None:
-            raise CityDataError(f"connector {cfg.name}: environment variable {env} (password_env) is not set")
-        self.server = MariaDBServer(server.host, server.port, server.user, read_secret(env) if env else server.password)
-        self.stats = CdcStats()
+        self.cfg, self.producer, self.offsets, self.stats = cfg, producer, offsets, CdcStats()
+        conn_cfg = cfg.connection
+        self.server = server.with_secret(conn_cfg.password_env if conn_cfg else None, f"connector {cfg.name}")
+        self.server_id = (conn_cfg and conn_cfg.server_id) or 1000 + zlib.crc32(cfg.name.encode()) % 10**9  # ours
         self._tables = {(t.schema_, t.name): t for t in cfg.tables}
         self._kinds: dict[tuple[str, str], list[tuple[str, Kind]]] = {}
-        self._origin_id, self._on_event = 0, None
-        own_id = cfg.connection.server_id if cfg.connection else None
-        self.server_id = own_id or 1000 + zlib.crc32(cfg.name.encode()) % 1_000_000_000  # this replica's id
+        self._origin_id = 0  # the source's @@server_id
+        self._on_event: Callable[[int], None] | None = None
 
     def _check_server(self) -> bool:
         """Binlog on in ROW format with FULL images; (re)read declared tables' column types. True for MariaDB."""
@@ -151,12 +145,12 @@ class MySqlCDC:
                 raise CityDataError(f"connector {self.cfg.name}: the source needs log_bin=ON, binlog_format=ROW, "
                                     f"binlog_row_image=FULL (has {log_bin}, {fmt}, {image}): change the server config")
             for t in self.cfg.tables:
-                cur.execute("SELECT column_name, data_type, column_type FROM information_schema.columns "
-                            "WHERE table_schema = %s AND table_name = %s ORDER BY ordinal_position", (t.schema_, t.name))
-                kinds = self._kinds[(t.schema_, t.name)] = [(str(n), _kind(str(d), str(c))) for n, d, c in cur.fetchall()]
-                if not kinds:
+                cur.execute("SELECT column_name, data_type, column_type FROM information_schema.columns WHERE "
+                            "table_schema = %s AND table_name = %s ORDER BY ordinal_position", (t.schema_, t.name))
+                if not (kinds := [(str(n), _kind(str(d), str(c))) for n, d, c in cur.fetchall()]):
                     raise CityDataError(f"connector {self.cfg.name}: table {t.schema_}.{t.name} does not exist: "
                                         f"fix connectors/{self.cfg.name}.yaml or the source")
+                self._kinds[(t.schema_, t.name)] = kinds
         return "mariadb" in str(version).lower()
 
     def _source(self, table: Table, pos: Position, row: int, ts_ms: int, server_id: int, gtid: str | None,
@@ -170,8 +164,8 @@ class MySqlCDC:
         if self.offsets.load(self.cfg.name).get("snapshot_done"):
             return 0
         mariadb = self._check_server()
-        with self.server.connect() as conn:
-            with conn.cursor() as cur:
+        try:
+            with self.server.connect() as conn, conn.cursor() as cur:
                 cur.execute("SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ")
                 cur.execute("SET time_zone = '+00:00'")
                 if not mariadb:  # MySQL: hold writes while the snapshot and its position are taken
@@ -188,14 +182,16 @@ class MySqlCDC:
                     file, position, _, _, gtid = (*cur.fetchone(), None)[:5]
                     pos, gtid = (file, int(position)), gtid or None
                     cur.execute("UNLOCK TABLES")
-            rows = self._read_snapshot(conn, pos, gtid) if self.cfg.snapshot_mode == "initial" else 0
-            conn.commit()
-            self.producer.flush()
+                rows = self._read_snapshot(conn, pos, gtid) if self.cfg.snapshot_mode == "initial" else 0
+                conn.commit()
+        except pymysql.err.MySQLError as exc:
+            raise CityDataError(f"connector {self.cfg.name}: snapshot failed: "
+                                f"{exc.args[-1] if exc.args else exc}") from None
         self._ack(_Tx(pos, gtid))
         self.stats.snapshot_rows += rows
         return rows
 
-    def _read_snapshot(self, conn, pos: Position, gtid: str | None) -> int:
+    def _read_snapshot(self, conn: pymysql.connections.Connection, pos: Position, gtid: str | None) -> int:
         total, ts_ms = 0, int(time.time() * 1000)
         for table in self.cfg.tables:
             cols = self._kinds[(table.schema_, table.name)]
@@ -205,7 +201,8 @@ class MySqlCDC:
                 for values in cur:
                     row = {c: convert_value(v, k) for (c, k), v in zip(cols, values)}
                     src = self._source(table, pos, total, ts_ms, self._origin_id, gtid, None, snapshot="true")
-                    self.producer.send(self.cfg.topic(table), row, table.primary_key, make_envelope("r", None, row, src))
+                    self.producer.send(self.cfg.topic(table), row, table.primary_key,
+                                       make_envelope("r", None, row, src))
                     total += 1
                     if total % FLUSH_EVERY == 0:
                         self.producer.flush()
@@ -240,12 +237,13 @@ class MySqlCDC:
                 if binlog_order(*tx.committed) > binlog_order(*acked):
                     acked = self._ack(tx)
                 target = until()
-                if (target is not None and binlog_order(*tx.committed) >= binlog_order(*target)) or (stop and stop.is_set()):
+                reached = target is not None and binlog_order(*tx.committed) >= binlog_order(*target)
+                if reached or (stop is not None and stop.is_set()):
                     break
                 if time.monotonic() > deadline:
                     raise CityDataError(f"connector {self.cfg.name}: stream did not reach "
                                         f"{':'.join(map(str, target or ('?',)))} within {timeout_s:.0f}s")
-                time.sleep(0.05)
+                time.sleep(0.1)
         except pymysql.err.MySQLError as exc:
             raise CityDataError(f"connector {self.cfg.name}: binlog stream from {tx.committed[0]}:{tx.committed[1]} "
                                 f"failed: {exc.args[-1] if exc.args else exc}") from None
@@ -253,16 +251,15 @@ class MySqlCDC:
             reader.close()
         return self.stats.stream_events - start
 
-    def _handle(self, ev: object, reader: BinLogStreamReader, tx: _Tx) -> None:
-        """Track transaction boundaries; emit row events."""
+    def _handle(self, ev: object, reader: BinLogStreamReader, tx: _Tx) -> None:  # boundaries; row events out
         if isinstance(ev, (MariadbGtidEvent, GtidEvent)):
             tx.open, tx.tx_gtid = True, ev.gtid
             tx.tx_id = ev.gtid_seq_no if isinstance(ev, MariadbGtidEvent) else ev.gno
         elif isinstance(ev, ROW_EVENTS):
             self._emit(ev, reader.log_file, tx)
         elif isinstance(ev, QueryEvent) and ev.query.strip().upper().startswith(IN_TX_QUERIES):
-            tx.open = True  # BEGIN, or a statement inside a transaction; any other Query ends one (COMMIT, DDL)
-        elif isinstance(ev, (XidEvent, QueryEvent)):  # commit, rollback or DDL (its own transaction)
+            tx.open = True
+        elif isinstance(ev, (XidEvent, QueryEvent)):  # COMMIT, ROLLBACK or DDL (its own transaction)
             text = ev.query.lower() if isinstance(ev, QueryEvent) else "commit"
             if text.strip() not in ("commit", "rollback") and any(t.name in text for t in self.cfg.tables):
                 self._check_server()  # a schema change: re-read column types (names come from the binlog itself)
@@ -292,8 +289,7 @@ class MySqlCDC:
         if self._on_event:
             self._on_event(len(ev.rows))
 
-    def _ack(self, tx: _Tx) -> Position:
-        """Flush to Kafka, then store the end of the last complete transaction."""
+    def _ack(self, tx: _Tx) -> Position:  # flush to Kafka, then store the end of the last complete transaction
         self.producer.flush()
         self.offsets.save(self.cfg.name, {"file": tx.committed[0], "pos": tx.committed[1], "gtid": tx.gtid,
                                           "snapshot_done": True})
