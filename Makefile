@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 DEMO_ARGS ?=
 PYTEST_ARGS ?=
 
-.PHONY: demo test install browser lint lock bench clean
+.PHONY: demo test install system-deps lint lock bench clean
 
 install: $(STAMP)
 
@@ -17,16 +17,22 @@ $(STAMP): requirements.lock pyproject.toml
 	$(BIN)/uv pip install -q --python $(BIN)/python --no-deps -e .
 	touch $(STAMP)
 
-demo: install
+demo: install system-deps
 	$(BIN)/citydata demo $(DEMO_ARGS)
 
-# Chromium for the portal's browser tests, from Debian's packages (no browser download).
-browser:
-	@command -v chromium >/dev/null 2>&1 || { \
-	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium fonts-wqy-zenhei >/dev/null; \
-	  else echo "chromium missing: sudo apt-get install chromium (browser tests will be skipped)"; fi; }
+# What the tests run for real, from Debian's packages: PostgreSQL and MariaDB server binaries
+# (started by the tests on free ports, never the system's services) and Chromium for the portal.
+SYSTEM_PACKAGES := postgresql mariadb-server chromium fonts-wqy-zenhei
+system-deps:
+	@missing=""; \
+	command -v initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
+	command -v mariadbd >/dev/null 2>&1 || [ -x /usr/sbin/mariadbd ] || missing="$$missing mariadb-server"; \
+	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium fonts-wqy-zenhei"; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	  else echo "missing system packages:$$missing (sudo apt-get install$$missing)"; fi; fi
 
-test: install browser
+test: install system-deps
 	$(BIN)/pytest -q $(PYTEST_ARGS)
 
 lint: install

@@ -240,7 +240,7 @@ def connect_run(
     from citydata.services.stack import running_services, service_registry
 
     settings = _settings()
-    connectors = [c for c in load_connectors(settings.connectors_dir) if c.type in ("postgres", "file")]
+    connectors = load_connectors(settings.connectors_dir)
     with running_services(settings) as services, service_registry(settings, services):
         if synthetic:
             import shutil

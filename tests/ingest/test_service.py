@@ -73,3 +73,40 @@ def test_service_streams_database_and_files_then_stops_cleanly(pg, kafka, tmp_pa
         [("甲公司",), ("乙公司",)]
     assert con.execute(f"select count(*) from raw.{db}__t__current").fetchone()[0] == 3
     con.close()
+
+
+def test_service_runs_a_mysql_connector(mariadb, kafka, tmp_path, monkeypatch):
+    monkeypatch.setenv("SVC_MARIADB_PASSWORD", mariadb.password)
+    db = f"svcm{uuid.uuid4().hex[:6]}"
+    mariadb.create_database(db)
+    conn = mariadb.connect(db)
+    with conn.cursor() as cur:
+        cur.execute("create table t (id bigint primary key, v varchar(10))")
+        cur.execute("insert into t values (1, 'a'), (2, 'b')")
+    cfg = ConnectorConfig.model_validate({
+        "name": db, "type": "mysql", "topic_prefix": db, "department": {"code": "d", "name_zh": "某局", "name_en": "D"},
+        "connection": {"database": db, "host": mariadb.host, "port": mariadb.port, "user": mariadb.user,
+                       "password_env": "SVC_MARIADB_PASSWORD"},
+        "tables": [{"schema": db, "name": "t", "primary_key": ["id"]}]})
+    settings = Settings(var_dir=tmp_path / "var")
+    service = ConnectService(settings, [cfg], None, kafka.bootstrap_servers).start(metrics_port=0)
+
+    def wait_landed(n: int) -> None:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if f"citydata_sink_landed_total {n}\n" in _get(service.metrics.port, "/metrics")[1]:
+                return
+            time.sleep(0.3)
+        raise AssertionError(_get(service.metrics.port, "/metrics")[1])
+    try:
+        wait_landed(2)  # the snapshot
+        with conn.cursor() as cur:
+            cur.execute("update t set v = 'B' where id = 2")
+            cur.execute("delete from t where id = 1")
+        wait_landed(4)  # then the stream: an update and a delete
+    finally:
+        service.stop()
+    conn.close()
+    con = duckdb.connect(str(settings.warehouse_path), read_only=True)
+    assert con.execute(f"select id, v from raw.{db}__t__current").fetchall() == [("2", "B")]
+    con.close()

@@ -40,7 +40,7 @@ class ConnectService:
         self.settings, self.connectors, self.server, self.bootstrap = settings, connectors, server, bootstrap
         self.stop_event = threading.Event()
         self.offsets = OffsetStore(settings.state_dir / "offsets")
-        self.cdcs: dict[str, PostgresCDC] = {}
+        self.cdcs: dict = {}  # name → PostgresCDC or MySqlCDC (same surface)
         self.producers: dict[str, EventProducer] = {}
         self.state: dict[str, WorkerState] = {c.name: WorkerState() for c in connectors}
         self.state["sink"] = WorkerState()
@@ -60,7 +60,13 @@ class ConnectService:
             if c.type == "file":
                 self._spawn(f"files-{c.name}", self._run_file_drop, c)
                 continue
-            self.cdcs[c.name] = PostgresCDC(c, self.server, self.producers[c.name], self.offsets)
+            if c.type == "mysql":
+                from citydata.ingest.mysql_cdc import MySqlCDC
+                from citydata.services.stack import mysql_source_server
+
+                self.cdcs[c.name] = MySqlCDC(c, mysql_source_server(c), self.producers[c.name], self.offsets)
+            else:
+                self.cdcs[c.name] = PostgresCDC(c, self.server, self.producers[c.name], self.offsets)
             self._spawn(f"cdc-{c.name}", self._run_connector, c.name)
         self._spawn("sink", self._run_sink)
         self._spawn("monitor", self._run_monitor)
@@ -162,8 +168,9 @@ class ConnectService:
                   round(self.state[name].rate.observe(total), 3), connector=name)
             m.add("citydata_connector_transactions_total", "counter", "Source transactions streamed.",
                   cdc.stats.transactions, connector=name)
-            m.add("citydata_connector_last_source_position", "gauge", "Last acknowledged source position (LSN).",
-                  cdc.stats.last_lsn, connector=name)
+            if isinstance(cdc, PostgresCDC):
+                m.add("citydata_connector_last_source_position", "gauge",
+                      "Last acknowledged source position (PostgreSQL LSN).", cdc.stats.last_lsn, connector=name)
             m.add("citydata_connector_up", "gauge", "1 while the connector's worker runs.",
                   int(self.state[name].alive), connector=name)
             m.add("citydata_connector_restarts_total", "counter", "Worker restarts after a failure.",

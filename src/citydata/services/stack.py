@@ -79,3 +79,14 @@ def running_bootstrap(settings: Settings) -> str:
         return json.loads(path.read_text(encoding="utf-8"))["kafka"]
     raise CityDataError("no Kafka to read: set CITYDATA_KAFKA__BOOTSTRAP_SERVERS, or start "
                         "`citydata connect run` (the embedded broker lives only while it runs)")
+
+
+def mysql_source_server(cfg: ConnectorConfig):
+    """The MySQL/MariaDB a ``type: mysql`` connector reads, from its connection block."""
+    from citydata.services.mariadb import MariaDBServer
+
+    conn = cfg.connection
+    if conn is None or not conn.host:
+        raise CityDataError(f"connector {cfg.name}: a mysql connector needs connection.host (and port, user, "
+                            f"password_env) in connectors/{cfg.name}.yaml")
+    return MariaDBServer(conn.host, conn.port or 3306, conn.user or "root")
