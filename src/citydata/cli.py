@@ -177,7 +177,7 @@ def probe(
 
     from citydata.ingest.config import find_connector, load_connectors
     from citydata.ingest.probe import probe as run_probe
-    from citydata.services.stack import source_server
+    from citydata.services.stack import mysql_source_server, source_server
 
     settings = _settings()
     connectors = load_connectors(settings.connectors_dir)
@@ -189,6 +189,8 @@ def probe(
 
             server = stack.enter_context(EmbeddedPostgres())
             load_initial(generate(settings.synth.persons, settings.synth.seed), server, connectors)
+        elif cfg.type == "mysql":
+            server = mysql_source_server(cfg)
         else:
             server = source_server(cfg, settings)
         tables = run_probe(cfg, server)

@@ -38,7 +38,7 @@ def test_probe_reports_keys_counts_nulls_formats_and_problems(pg):
     assert cols["mobile"]["formats"] == {"mobile": 1.0} and cols["born"]["formats"] == {"date": 1.0}
     assert cols["extra"]["null_rate"] == 1.0 and cols["no"]["declared"] is False
     problems = " | ".join(people["problems"])
-    assert "declared key ['id_number']" in problems and "replica identity is default" in problems
+    assert "declared key ['id_number']" in problems and "replica identity / binlog row image is default" in problems
     assert "['gone']" in problems
     assert absent["exists"] is False and "does not exist" in absent["problems"][0]
 
@@ -50,3 +50,23 @@ def test_value_formats():
     assert value_format("91350100M000100Y43") == "uscc"
     assert value_format("2026-11-22 09:00:00+00") == "timestamp"
     assert value_format("张 三") == "chinese_text"
+
+
+def test_probe_mysql(mariadb):
+    db = f"probem_{uuid.uuid4().hex[:6]}"
+    mariadb.create_database(db)
+    conn = mariadb.connect(db)
+    with conn.cursor() as cur:
+        cur.execute("create table people (no bigint primary key, id_number varchar(18), joined date)")
+        cur.execute("insert into people values (1, '11010519491231002X', '2020-01-02'), (2, null, null)")
+    conn.close()
+    cfg = ConnectorConfig.model_validate({
+        "name": db, "type": "mysql", "topic_prefix": db, "connection": {"database": db},
+        "department": {"code": "d", "name_zh": "某局", "name_en": "D"},
+        "tables": [{"schema": db, "name": "people", "primary_key": ["no"]}]})
+    (people,) = probe(cfg, mariadb)
+    assert people["rows"] == 2 and people["primary_key"] == ["no"] and people["replica_identity"] == "full"
+    cols = {c["name"]: c for c in people["columns"]}
+    assert cols["id_number"]["null_rate"] == 0.5 and cols["id_number"]["formats"] == {"resident_id": 1.0}
+    assert cols["joined"]["formats"] == {"date": 1.0}
+    assert people["problems"] == []

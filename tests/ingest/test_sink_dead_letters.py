@@ -46,3 +46,41 @@ def test_poison_messages_are_dead_lettered_not_dropped(kafka, tmp_path):
     assert "not JSON" in reasons[0] and "op must be one of" in reasons[1] and "no key" in reasons[2]
     assert all(dict(m.headers)["dlq.topic"].decode() == topic for m in dead)
     assert dead[0].value == b"{not json"  # the original bytes, for replay after a fix
+
+
+def test_dead_letters_are_listed_and_replayed_once_after_a_fix(kafka, tmp_path):
+    from citydata.ingest.dead_letters import list_dead_letters, replay
+
+    name = f"replay{uuid.uuid4().hex[:6]}"
+
+    def cfg(key: str) -> ConnectorConfig:
+        return ConnectorConfig.model_validate({
+            "name": name, "type": "postgres", "topic_prefix": name,
+            "department": {"code": "x", "name_zh": "某局", "name_en": "X"}, "connection": {"database": "x"},
+            "tables": [{"schema": "s", "name": "t", "primary_key": [key]}]})
+    wrong, fixed = cfg("code"), cfg("id")  # the connector was declared with the wrong key
+    topic = wrong.topic(wrong.tables[0])
+    ensure_topics(kafka.bootstrap_servers, [topic, f"{topic}.dlq"], partitions=1)
+    producer = KafkaProducer(bootstrap_servers=kafka.bootstrap_servers)
+    for i in range(3):
+        event = {"before": None, "after": {"id": i, "v": f"v{i}"}, "op": "c", "ts_ms": 1,
+                 "source": {"lsn": 10 + i, "commit_lsn": 10 + i, "txId": 1, "ts_ms": 1}}
+        producer.send(topic, key=json.dumps({"id": i}).encode(), value=json.dumps(event).encode())
+    producer.flush()
+    producer.close()
+    con = duckdb.connect(str(tmp_path / "wh.duckdb"))
+    group = f"g-{uuid.uuid4().hex}"
+    sink = LandingSink(kafka.bootstrap_servers, con, [wrong], group_id=group)
+    sink.drain(timeout_s=60)
+    sink.close()
+    assert sink.stats.dead_letters == 3 and sink.stats.landed == 0
+    letters = list_dead_letters(kafka.bootstrap_servers, [f"{topic}.dlq"])
+    assert len(letters) == 3 and all("['code'] missing" in d.reason for d in letters)
+    assert letters[0].origin.startswith(f"{topic}[0]@")
+    assert replay(kafka.bootstrap_servers, f"{topic}.dlq", timeout_s=20) == 3
+    assert replay(kafka.bootstrap_servers, f"{topic}.dlq", timeout_s=10) == 0  # each is replayed once
+    sink = LandingSink(kafka.bootstrap_servers, con, [fixed], group_id=group)
+    sink.drain(timeout_s=60)
+    sink.close()
+    assert sink.stats.landed == 3 and sink.stats.dead_letters == 0
+    assert con.execute(f"select count(*) from raw.{name}__t__current").fetchone()[0] == 3

@@ -102,6 +102,12 @@ def _probe_table(conn, cfg: ConnectorConfig, t, sample_rows: int) -> TableProbe:
         select = ", ".join(f'"{c}"::text' for c, _ in columns)
         cur.execute(f"select {select} from {qualified} limit %s", (sample_rows,))
         sample = cur.fetchall()
+    _profile(result, t, columns, sample)
+    return result
+
+
+def _profile(result: TableProbe, t, columns: list[tuple[str, str]], sample: list[tuple]) -> None:
+    """Null rates and value formats per column from a sample, and the problems a steward should fix."""
     for i, (name, typ) in enumerate(columns):
         values = [row[i] for row in sample]
         non_null = [v for v in values if v is not None]
@@ -117,15 +123,51 @@ def _probe_table(conn, cfg: ConnectorConfig, t, sample_rows: int) -> TableProbe:
         result.problems.append(f"declared key {t.primary_key} but the table's primary key is "
                                f"{result.primary_key or 'missing'}")
     if result.replica_identity != "full":
-        result.problems.append(f"replica identity is {result.replica_identity}: updates and deletes will carry "
-                               "no full before-image (ALTER TABLE … REPLICA IDENTITY FULL to get one)")
+        result.problems.append(f"replica identity / binlog row image is {result.replica_identity}: updates and "
+                               "deletes will carry no full before-image (PostgreSQL: ALTER TABLE … REPLICA "
+                               "IDENTITY FULL; MySQL: binlog_row_image=FULL)")
     missing = [c for c in t.columns if c not in {c.name for c in result.columns}]
     if missing:
         result.problems.append(f"declared columns missing from the source: {missing}")
+
+
+def probe_mysql(cfg: ConnectorConfig, server, sample_rows: int = SAMPLE_ROWS) -> list[TableProbe]:
+    conn = server.connect(cfg.connection.database)
+    try:
+        with conn.cursor() as cur:
+            cur.execute("select @@global.binlog_row_image")
+            row_image = str(cur.fetchone()[0]).lower()
+            return [_probe_mysql_table(cur, cfg, t, row_image, sample_rows) for t in cfg.tables]
+    finally:
+        conn.close()
+
+
+def _probe_mysql_table(cur, cfg: ConnectorConfig, t, row_image: str, sample_rows: int) -> TableProbe:
+    result = TableProbe(t.schema_, t.name, exists=False, declared_key=list(t.primary_key))
+    cur.execute("select column_name, column_type from information_schema.columns where table_schema = %s "
+                "and table_name = %s order by ordinal_position", (t.schema_, t.name))
+    columns = [(str(a), str(b)) for a, b in cur.fetchall()]
+    if not columns:
+        result.problems.append(f"table {t.schema_}.{t.name} does not exist in {cfg.connection.database}")
+        return result
+    result.exists, result.replica_identity = True, row_image
+    cur.execute("select column_name from information_schema.key_column_usage where table_schema = %s "
+                "and table_name = %s and constraint_name = 'PRIMARY' order by ordinal_position", (t.schema_, t.name))
+    result.primary_key = [str(r[0]) for r in cur.fetchall()]
+    qualified = f"`{t.schema_}`.`{t.name}`"
+    cur.execute(f"select count(*) from {qualified}")
+    result.rows = int(cur.fetchone()[0])
+    select = ", ".join(f"cast(`{c}` as char)" for c, _ in columns)
+    cur.execute(f"select {select} from {qualified} limit %s", (sample_rows,))
+    _profile(result, t, columns, list(cur.fetchall()))
     return result
 
 
-def probe(cfg: ConnectorConfig, server: PostgresServer | None) -> list[dict]:
-    if cfg.type != "postgres" or server is None:
-        raise CityDataError(f"connector {cfg.name}: probing {cfg.type} sources is not supported yet")
-    return [asdict(p) for p in probe_postgres(cfg, server)]
+def probe(cfg: ConnectorConfig, server) -> list[dict]:
+    """Probe a database source: ``server`` is a PostgresServer or, for mysql connectors, a MariaDBServer."""
+    if cfg.type == "postgres":
+        return [asdict(p) for p in probe_postgres(cfg, server)]
+    if cfg.type == "mysql":
+        return [asdict(p) for p in probe_mysql(cfg, server)]
+    raise CityDataError(f"connector {cfg.name}: a file drop is probed as each file arrives (see its rejects "
+                        "and warnings); probe works on database sources")

@@ -89,4 +89,5 @@ def mysql_source_server(cfg: ConnectorConfig):
     if conn is None or not conn.host:
         raise CityDataError(f"connector {cfg.name}: a mysql connector needs connection.host (and port, user, "
                             f"password_env) in connectors/{cfg.name}.yaml")
-    return MariaDBServer(conn.host, conn.port or 3306, conn.user or "root")
+    server = MariaDBServer(conn.host, conn.port or 3306, conn.user or "root")
+    return server.with_secret(conn.password_env, f"connector {cfg.name}")
