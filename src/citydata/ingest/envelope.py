@@ -7,22 +7,26 @@ A delete is followed by a tombstone (same key, null value).
 
 from __future__ import annotations
 
-import json
 import time
 from typing import Any
 
+import msgspec
+
 from citydata import __version__
+
+_encode = msgspec.json.Encoder().encode
+_decode = msgspec.json.Decoder().decode
 
 
 def encode_key(row: dict, primary_key: list[str]) -> bytes:
-    return json.dumps({k: row.get(k) for k in primary_key}, ensure_ascii=False,
-                      separators=(",", ":")).encode("utf-8")
+    return _encode({k: row.get(k) for k in primary_key})
 
 
 def encode_value(envelope: dict | None) -> bytes | None:
+    """Compact UTF-8 JSON (msgspec: ~5x the standard library, and JSON encoding is per event)."""
     if envelope is None:
         return None
-    return json.dumps(envelope, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    return _encode(envelope)
 
 
 def make_envelope(op: str, before: dict | None, after: dict | None, source: dict[str, Any]) -> dict:
@@ -35,7 +39,7 @@ def pg_source(connector: str, db: str, schema: str, table: str, *, ts_ms: int, l
     return {"version": __version__, "connector": "postgresql", "name": connector, "db": db,
             "schema": schema, "table": table, "ts_ms": ts_ms, "snapshot": snapshot,
             "txId": tx_id, "lsn": lsn, "commit_lsn": commit_lsn,
-            "sequence": json.dumps([str(commit_lsn), str(lsn)])}
+            "sequence": f'["{commit_lsn}","{lsn}"]'}
 
 
 class EnvelopeError(ValueError):
@@ -44,8 +48,8 @@ class EnvelopeError(ValueError):
 
 def decode_value(raw: bytes) -> dict:
     try:
-        env = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        env = _decode(raw)
+    except msgspec.DecodeError as exc:
         raise EnvelopeError(f"value is not JSON: {exc}") from None
     if not isinstance(env, dict):
         raise EnvelopeError("value is not a JSON object")
