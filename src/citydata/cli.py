@@ -102,6 +102,31 @@ def synth(
 
 
 @app.command()
+def resolution(
+    warehouse: Path | None = typer.Option(None, help="A built DuckDB warehouse; omit to generate and build a "
+                                                     "synthetic city."),
+    truth: Path | None = typer.Option(None, help="Truth parquet (write_city's truth/identifiers.parquet)."),
+    persons: int = typer.Option(1500, help="Synthetic persons (without --warehouse)."),
+    seed: int = typer.Option(20261122, help="Synthetic seed (without --warehouse)."),
+    work_dir: Path = typer.Option(Path("var/resolution"), help="Where the synthetic warehouse is built."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a report."),
+) -> None:
+    """Precision, recall and F1 of person entity resolution against the synthetic ground truth."""
+    from citydata.resolution import evaluate_synthetic, evaluate_warehouse, report
+
+    if warehouse is not None:
+        if truth is None:
+            raise CityDataError("--warehouse needs --truth: the truth/identifiers.parquet written with the city")
+        result = evaluate_warehouse(warehouse, truth)
+    else:
+        result = evaluate_synthetic(persons, seed, work_dir)
+    if as_json:
+        console.print_json(json.dumps(result, default=str))
+    else:
+        console.print(report(result))
+
+
+@app.command()
 def gate(
     layer: list[str] = typer.Option(["raw", "marts"], help="Layers to validate."),
     out: Path | None = typer.Option(None, help="Write JSON results here."),

@@ -20,6 +20,8 @@ from citydata.ingest.producer import EventProducer, ensure_topics
 from citydata.ingest.sink import LandingSink
 from citydata.services.mariadb import EmbeddedMariaDB
 
+from .landing import land_then_replay
+
 PASSWORD_ENV = "CITYDATA_TEST_MYSQL_PASSWORD"
 
 
@@ -110,20 +112,9 @@ def test_sink_lands_current_state_and_replay_changes_nothing(mariadb, kafka, sou
     target = mariadb.binlog_position()
     cdc.stream(until=lambda: target)
     con = duckdb.connect(str(tmp_path / "wh.duckdb"))
-    sink = LandingSink(kafka.bootstrap_servers, con, [cfg], group_id=f"g-{uuid.uuid4().hex}")
-    sink.drain(timeout_s=60)
-    sink.close()
-    view = f"raw.{db}__people__current"
-    state = con.execute(f"select id, name, score from {view} order by id").fetchall()
-    assert state == [("1", "张三", "10.00"), ("4", "赵六", None)]
-    log_rows = con.execute(f"select count(*) from raw.{db}__people").fetchone()[0]
-    assert log_rows == 6  # 2 snapshot + 2 updates + delete + insert
-    replay = LandingSink(kafka.bootstrap_servers, con, [cfg], group_id=f"g-{uuid.uuid4().hex}")
-    replay.drain(timeout_s=60)
-    replay.close()
-    assert replay.stats.landed == 0 and replay.stats.duplicates == 6
-    assert con.execute(f"select id, name, score from {view} order by id").fetchall() == state
-    assert con.execute(f"select count(*) from raw.{db}__people").fetchone()[0] == log_rows
+    # 2 snapshot + 2 updates + delete + insert in the change log
+    land_then_replay(kafka.bootstrap_servers, con, cfg, "people", "id, name, score",
+                     [("1", "张三", "10.00"), ("4", "赵六", None)], expected_log_rows=6)
     producer.close()
 
 
