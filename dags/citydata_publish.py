@@ -27,11 +27,11 @@ from airflow.sdk import dag, task
 )
 def citydata_publish():
     @task
-    def build_libraries() -> dict:
+    def build_libraries(data_interval_end=None) -> dict:
         from citydata.publishing import build_libraries
         from citydata.settings import Settings
 
-        result = build_libraries(Settings())
+        result = build_libraries(Settings(), run_at=data_interval_end.isoformat() if data_interval_end else None)
         return {"nodes": len(result.nodes), "manifest": str(result.manifest_path)}
 
     @task

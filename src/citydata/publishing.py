@@ -17,7 +17,7 @@ from citydata.warehouse import duck
 from citydata.warehouse.dbt_build import DbtBuildResult
 from citydata.warehouse.dbt_build import build as dbt_build
 
-MART_SCHEMAS = ("population", "legal_entity", "credit", "governance")
+MART_SCHEMAS = ("population", "legal_entity", "credit", "governance", "history")
 
 
 def mart_tables(con) -> list[str]:
@@ -27,9 +27,10 @@ def mart_tables(con) -> list[str]:
     return [r[0] for r in rows]
 
 
-def build_libraries(settings: Settings) -> DbtBuildResult:
-    """dbt build (seeds, models, tests) on the warehouse; no DuckDB connection may be open."""
-    return dbt_build(settings.dbt_project_dir, settings.warehouse_path)
+def build_libraries(settings: Settings, run_at: str | None = None) -> DbtBuildResult:
+    """dbt build (seeds, snapshots, models, tests) on the warehouse; no DuckDB connection may be open.
+    ``run_at`` (ISO timestamp: the run's logical time, never now()) stamps conflicts first/last seen."""
+    return dbt_build(settings.dbt_project_dir, settings.warehouse_path, vars={"run_at": run_at} if run_at else None)
 
 
 def gate_and_publish(settings: Settings, suites: list[Suite]) -> tuple[GateResult, dict[str, int], dict[str, int]]:

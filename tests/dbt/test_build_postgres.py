@@ -27,6 +27,10 @@ MARTS = {
     "governance.household_conflicts": "person_record_id",
     "governance.invalid_identifiers": "invalid_identifier_id",
     "governance.legal_reps_missing_from_population": "enterprise_id",
+    "governance.conflicts": "conflict_id",
+    "history.person_registrations_history": "person_registration_period_id",
+    "history.legal_entity_status_history": "legal_entity_status_period_id",
+    "credit.credit_records_public": "credit_record_id",
 }
 
 

@@ -5,6 +5,7 @@ with
 records as (select * from {{ ref('credit_records') }} where is_subject_code_valid),
 persons as (select * from {{ ref('persons') }}),
 legal_entities as (select * from {{ ref('legal_entities') }}),
+scores as (select * from {{ ref('int_credit_scores_calculated') }}),
 
 latest_ratings as (
     select
@@ -58,6 +59,8 @@ final as (
         counts.active_dishonest_listing_count > 0 as is_dishonest_debtor,
         latest_ratings.tax_credit_rating as latest_tax_credit_rating,
         latest_ratings.rated_year as latest_tax_rated_year,
+        scores.credit_score,
+        scores.score_explanation,
         persons.person_id is not null as is_in_population,
         legal_entities.legal_entity_id is not null as is_in_legal_entities
     from counts
@@ -68,6 +71,8 @@ final as (
     left join latest_names
         on counts.subject_type = latest_names.subject_type and counts.subject_code = latest_names.subject_code
         and latest_names.name_rank = 1
+    left join scores
+        on counts.subject_type = scores.subject_type and counts.subject_code = scores.subject_code
     left join latest_ratings
         on counts.subject_type = 'entity' and counts.subject_code = latest_ratings.subject_code
         and latest_ratings.rating_rank = 1
