@@ -68,7 +68,8 @@ def test_published_and_catalogued(demo_run):
     layers = {t["extension"]["layer"] for t in catalog["tables"]}
     assert {"source", "raw", "staging", "intermediate", "mart"} <= layers
     marts = [t for t in catalog["tables"] if t["extension"]["layer"] == "mart"]
-    assert {t["extension"]["baseLibrary"] for t in marts} == {"population", "legal_entity", "credit", "governance"}
+    assert {t["extension"]["baseLibrary"] for t in marts} == {"population", "legal_entity", "credit", "governance",
+                                                               "history"}
     for mart in marts:  # lineage from every mart reaches a department source table through its topic
         up = {n["layer"] for n in lineage(catalog, mart["fullyQualifiedName"], "upstream")["nodes"]}
         assert {"source", "topic", "raw", "staging"} <= up, mart["fullyQualifiedName"]
