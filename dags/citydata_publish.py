@@ -35,7 +35,7 @@ def citydata_publish():
         return {"nodes": len(result.nodes), "manifest": str(result.manifest_path)}
 
     @task
-    def gate_and_publish(built: dict) -> dict:
+    def gate_and_publish(built: dict, data_interval_end=None) -> dict:
         from airflow.exceptions import AirflowFailException
 
         from citydata.publishing import gate_and_publish
@@ -43,7 +43,8 @@ def citydata_publish():
         from citydata.settings import Settings
 
         settings = Settings()
-        gate, published, counts = gate_and_publish(settings, load_suites(settings.expectations_dir))
+        gate, published, counts = gate_and_publish(settings, load_suites(settings.expectations_dir),
+                                                   run_at=data_interval_end.isoformat() if data_interval_end else None)
         if not gate.passed:
             failed = "; ".join(f"{e.expectation} on {t}: {e.unexpected_count} rows" for t, e in gate.failures())
             raise AirflowFailException(f"gate blocked publication: {failed}")

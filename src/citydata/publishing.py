@@ -11,6 +11,8 @@ from citydata.catalog.introspect import warehouse_columns
 from citydata.ingest.config import ConnectorConfig
 from citydata.quality.gate import GateResult, run_gate
 from citydata.quality.publish import publish
+from citydata.quality.quarantine import quarantine_gate
+from citydata.quality.scorecards import compute_scorecards
 from citydata.quality.suites import Suite
 from citydata.settings import Settings
 from citydata.warehouse import duck
@@ -33,15 +35,26 @@ def build_libraries(settings: Settings, run_at: str | None = None) -> DbtBuildRe
     return dbt_build(settings.dbt_project_dir, settings.warehouse_path, vars={"run_at": run_at} if run_at else None)
 
 
-def gate_and_publish(settings: Settings, suites: list[Suite]) -> tuple[GateResult, dict[str, int], dict[str, int]]:
-    """Validate raw and marts; publish the marts only if nothing blocking failed.
-    Returns (gate result, published row counts, mart row counts)."""
+def gate_and_publish(settings: Settings, suites: list[Suite], run_at: str | None = None
+                     ) -> tuple[GateResult, dict[str, int], dict[str, int]]:
+    """Validate raw and marts (these decide publication) and the staging layer's per-department
+    validity (reported and routed back to departments, not blocking yet); publish the marts only if
+    nothing blocking failed. With ``run_at`` (the run's logical time, never now()), failed row-level
+    checks are copied to ``quarantine.*`` and ``quality.scorecards`` gains this run.
+    Returns (gate result incl. staging, published row counts, mart row counts)."""
     con = duck.connect(settings.warehouse_path)
     try:
-        gate = run_gate(con, suites)
-        marts = mart_tables(con)
-        published = publish(con, marts) if gate.passed else {}
-        counts = {t: con.execute(f"select count(*) from {t}").fetchone()[0] for t in marts}
+        decisive = run_gate(con, suites)
+        audit = run_gate(con, suites, layers=("staging",))
+        published = publish(con, mart_tables(con)) if decisive.passed else {}
+        for table in audit.tables:  # staging findings inform; only raw and marts block for now
+            for e in table.expectations:
+                e.severity = "warn" if not e.success else e.severity
+        gate = GateResult(decisive.tables + audit.tables, decisive.seconds + audit.seconds)
+        if run_at:
+            quarantine_gate(con, suites, gate, run_at)
+            compute_scorecards(con, gate, run_at)
+        counts = {t: con.execute(f"select count(*) from {t}").fetchone()[0] for t in mart_tables(con)}
     finally:
         con.close()
     settings.gate_path.parent.mkdir(parents=True, exist_ok=True)

@@ -127,7 +127,7 @@ def _build_and_publish(settings: Settings, connectors, suites, log: StageLog, re
         st.set_rows(len(result.nodes))
         st.note(", ".join(f"{n} {status}" for status, n in sorted(result.counts.items())) + " dbt nodes")
     with log.stage("gate (GE) + publish") as st:
-        gate, published, counts = gate_and_publish(settings, suites)
+        gate, published, counts = gate_and_publish(settings, suites, run_at=report["started_at"])
         st.set_rows(sum(len(t.expectations) for t in gate.tables))
         if gate.passed:
             st.note(f"passed; published {len(published)} tables")

@@ -1,0 +1,150 @@
+"""Data-quality scorecards: one row per gate run and dataset, kept as history in ``quality.scorecards``.
+
+Dimensions (shares are 0..1, null when they cannot be measured):
+
+- completeness: non-null share of the dataset's declared columns (those its expectations name; all
+  non-underscore columns when none do);
+- validity: share of evaluated (row, row-level expectation) pairs that passed, from the gate's
+  ``unexpected_count`` over ``rows`` × the number of row-level expectations (an expectation with a
+  ``row_condition`` is counted over the whole table: an upper bound on its denominator);
+- uniqueness: distinct keys over rows, the key being the column(s) of ``expect_column_values_to_be_unique``
+  expectations, else the identifier-occurrence key, else the first column;
+- timeliness_hours: hours from the newest ``_loaded_at`` / ``loaded_at`` / ``updated_at`` to ``run_at``;
+- consistency: share of the source's records without an open ``governance.conflicts`` row (staging and
+  raw datasets of one source table only).
+
+The department of a dataset is that of its expectations when they name exactly one, else the source
+named in the table (``stg_<source>__…``, ``raw.<source>__…``).
+"""
+
+from __future__ import annotations
+
+import re
+
+import duckdb
+import pandas as pd
+
+from citydata.quality.gate import GateResult, TableResult
+from citydata.quality.quarantine import OCCURRENCE_KEY, _ident, _physical
+
+SCORECARD_COLUMNS = ["run_at", "dataset", "department", "rows", "completeness", "validity", "uniqueness",
+                     "timeliness_hours", "consistency"]
+_DDL = ("create table if not exists quality.scorecards (run_at timestamp with time zone, dataset varchar, "
+        "department varchar, rows bigint, completeness double, validity double, uniqueness double, "
+        "timeliness_hours double, consistency double)")
+_FRESHNESS = ("_loaded_at", "loaded_at", "updated_at")
+_TABLE_LEVEL = re.compile(r"^expect_(table_|column_(mean|median|sum|min|max|stdev|unique_value_count|"
+                          r"proportion|distinct|most_common|quantile|kl_)|multicolumn_sum|compound)")
+
+
+def _source_table(dataset: str) -> str | None:
+    schema, _, name = dataset.partition(".")
+    if schema == "staging" and name.startswith("stg_"):
+        return name[4:]
+    if schema == "raw" and name.endswith("__current"):
+        return name[: -len("__current")]
+    return None
+
+
+def _department(dataset: str, table: TableResult) -> str | None:
+    named = {e.department for e in table.expectations if e.department}
+    if len(named) == 1:
+        return named.pop()
+    source = _source_table(dataset)
+    return source.split("__")[0] if source else None  # several departments' data: no single owner
+
+
+def _table_exists(con: duckdb.DuckDBPyConnection, dataset: str) -> bool:
+    schema, _, name = dataset.partition(".")
+    return bool(con.execute("select count(*) from information_schema.tables where table_schema = ? "
+                            "and table_name = ?", [schema, name]).fetchone()[0])
+
+
+def _consistency(con: duckdb.DuckDBPyConnection, dataset: str, rows: int) -> float | None:
+    source = _source_table(dataset)
+    if source is None or not rows or not _table_exists(con, "governance.conflicts"):
+        return None
+    # conflict_key is '<source_table>[.<column>]:<record id>'
+    bad = con.execute(
+        "select count(distinct regexp_extract(conflict_key, ':(.*)$', 1)) from governance.conflicts "
+        "where is_open and regexp_extract(conflict_key, '^([^.:]+)', 1) = ?", [source]).fetchone()[0]
+    return max(0.0, 1.0 - bad / rows)
+
+
+def _score(con: duckdb.DuckDBPyConnection, table: TableResult, run_at: str) -> dict:
+    dataset = table.table
+    row = dict.fromkeys(SCORECARD_COLUMNS)
+    row.update(run_at=run_at, dataset=dataset, department=_department(dataset, table), rows=table.rows)
+    if not _table_exists(con, dataset):
+        return row
+    physical = _physical(dataset)
+    columns = [d[0] for d in con.execute(f"select * from {physical} limit 0").description]
+    declared = [c for c in dict.fromkeys(e.column for e in table.expectations if e.column) if c in columns] \
+        or [c for c in columns if not c.startswith("_")]
+    row_level = [e for e in table.expectations if e.column and not _TABLE_LEVEL.match(e.expectation)]
+    unique_cols = [e.column for e in table.expectations
+                   if e.expectation == "expect_column_values_to_be_unique" and e.column in columns]
+    key = unique_cols[:1] or (OCCURRENCE_KEY if set(OCCURRENCE_KEY) <= set(columns) else columns[:1])
+    fresh = [c for c in _FRESHNESS if c in columns]
+    parts = ["count(*)", " + ".join(f"count({_ident(c)})" for c in declared) or "0",
+             f"count(distinct ({', '.join(_ident(c) for c in key)}))"]
+    if fresh:
+        newest = "greatest(" + ", ".join(f"max(cast({_ident(c)} as timestamp with time zone))" for c in fresh) + ")"
+        parts.append(f"date_diff('second', {newest}, cast(? as timestamp with time zone)) / 3600.0")
+    got = con.execute(f"select {', '.join(parts)} from {physical}", [run_at] if fresh else []).fetchone()
+    rows = int(got[0])
+    row["rows"] = rows
+    if rows:
+        row["completeness"] = float(got[1]) / (rows * len(declared)) if declared else None
+        row["uniqueness"] = float(got[2]) / rows
+        if row_level:
+            evaluated = rows * len(row_level)
+            row["validity"] = max(0.0, 1.0 - sum(e.unexpected_count for e in row_level) / evaluated)
+    row["timeliness_hours"] = float(got[3]) if fresh and got[3] is not None else None
+    row["consistency"] = _consistency(con, dataset, rows)
+    return row
+
+
+def compute_scorecards(con: duckdb.DuckDBPyConnection, gate: GateResult, run_at: str) -> pd.DataFrame:
+    """Score every dataset the gate validated and append the rows to ``quality.scorecards``
+    (replacing this ``run_at``'s rows for those datasets, so a re-run does not duplicate history)."""
+    frame = pd.DataFrame([_score(con, t, run_at) for t in gate.tables], columns=SCORECARD_COLUMNS)
+    con.execute("create schema if not exists quality")
+    con.execute(_DDL)
+    if not frame.empty:
+        con.execute("delete from quality.scorecards where run_at = cast(? as timestamp with time zone) "
+                    "and list_contains(?, dataset)", [run_at, frame["dataset"].tolist()])
+        con.register("_scorecards_new", frame)
+        try:
+            con.execute("insert into quality.scorecards select cast(run_at as timestamp with time zone), dataset, "
+                        "department, rows, completeness, validity, uniqueness, timeliness_hours, consistency "
+                        "from _scorecards_new")
+        finally:
+            con.unregister("_scorecards_new")
+    return frame
+
+
+def department_scorecards(frame: pd.DataFrame) -> pd.DataFrame:
+    """Roll dataset scorecards up to departments (row-weighted means; timeliness: the stalest dataset)."""
+    scored = frame.dropna(subset=["department"]).copy()
+    shares = ["completeness", "validity", "uniqueness", "consistency"]
+    out = []
+    for (run_at, department), group in scored.groupby(["run_at", "department"], sort=True):
+        record = {"run_at": run_at, "department": department, "datasets": len(group), "rows": int(group["rows"].sum())}
+        for share in shares:
+            valid = group.dropna(subset=[share])
+            weights = valid["rows"].clip(lower=1)
+            record[share] = float((valid[share] * weights).sum() / weights.sum()) if len(valid) else None
+        record["timeliness_hours"] = group["timeliness_hours"].max()
+        out.append(record)
+    return pd.DataFrame(out)
+
+
+def scorecard_trend(con: duckdb.DuckDBPyConnection, dataset: str) -> list[dict]:
+    """The dataset's scorecards over time, oldest run first."""
+    try:
+        frame = con.execute("select * from quality.scorecards where dataset = ? order by run_at", [dataset]).df()
+    except duckdb.CatalogException:
+        return []
+    frame["run_at"] = frame["run_at"].map(lambda t: t.isoformat())
+    return [{k: (None if pd.isna(v) else v) for k, v in r.items()} for r in frame.to_dict(orient="records")]

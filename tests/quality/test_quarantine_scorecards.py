@@ -1,0 +1,164 @@
+"""Quarantine and scorecards on small built synthetic warehouses: SQL-computed rejected rows equal GE's
+unexpected counts, the steward's per-department listing, the staging validity gate reacting to an
+injected wrong-check-digit rate, and scorecard history."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from citydata.quality.gate import run_gate
+from citydata.quality.quarantine import (
+    OCCURRENCE_KEY,
+    gate_specs,
+    list_quarantined,
+    quarantine_gate,
+    quarantine_rows,
+    supports,
+)
+from citydata.quality.scorecards import compute_scorecards, department_scorecards, scorecard_trend
+from citydata.quality.suites import load_suites
+from citydata.settings import PROJECT_ROOT
+
+PERSONS, SEED = 300, 20261122
+RUN_1, RUN_2 = "2026-11-22T02:00:00+00:00", "2026-11-23T02:00:00+00:00"
+HRSS_ID_VALIDITY = ("intermediate.int_person_identifiers_unioned", 'source_table=="hrss__enrolments"')
+LAYERS = ("raw", "staging", "marts")
+
+
+def _build(tmp_path_factory, connectors, name: str, wrong_check_digit: float) -> Path:
+    synth = pytest.importorskip("citydata.synth")
+    from citydata.warehouse.dbt_build import build
+    from citydata.warehouse.direct import load_frames
+
+    city = synth.generate(PERSONS, SEED, synth.DefectRates(id_wrong_check_digit=wrong_check_digit))
+    path = tmp_path_factory.mktemp(name) / "warehouse.duckdb"
+    con = duckdb.connect(str(path))
+    try:
+        load_frames(con, connectors, city.final_tables())
+    finally:
+        con.close()
+    build(PROJECT_ROOT / "dbt_project", path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def suites():
+    return load_suites(PROJECT_ROOT / "expectations")
+
+
+@pytest.fixture(scope="module")
+def clean_city(tmp_path_factory, connectors) -> Path:
+    return _build(tmp_path_factory, connectors, "clean", 0.01)
+
+
+@pytest.fixture(scope="module")
+def defective_city(tmp_path_factory, connectors) -> Path:
+    return _build(tmp_path_factory, connectors, "defective", 0.25)
+
+
+def _open(path: Path, tmp_path: Path) -> duckdb.DuckDBPyConnection:
+    copy = tmp_path / path.parent.name / "warehouse.duckdb"
+    copy.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy(path, copy)
+    return duckdb.connect(str(copy))
+
+
+def _hrss_validity(con, suites, gate):
+    return next((spec, result) for table, spec, result in gate_specs(con, suites, gate)
+                if (table, spec.kwargs.get("row_condition")) == HRSS_ID_VALIDITY)
+
+
+def test_quarantined_counts_equal_ge_unexpected_counts(clean_city, suites, tmp_path):
+    con = _open(clean_city, tmp_path)
+    gate = run_gate(con, suites, layers=LAYERS)
+    checked = with_rows = 0
+    for table, spec, result in gate_specs(con, suites, gate):
+        if not supports(spec) or result.detail:
+            continue
+        key = OCCURRENCE_KEY if table.startswith("intermediate.") else [
+            con.execute(f"select * from {table} limit 0").description[0][0]]
+        found = quarantine_rows(con, table, spec, key, run_at=RUN_1)
+        assert found == result.unexpected_count, (table, spec)
+        checked += 1
+        with_rows += found > 0
+    assert checked >= 30 and with_rows >= 4  # every layer's row-level checks, several with rejected rows
+    # the identifier checks' table holds exactly the rejected occurrences, once each, even when re-run
+    expected = sum(r.unexpected_count for t, _, r in gate_specs(con, suites, gate) if t == HRSS_ID_VALIDITY[0])
+    table = "quarantine.intermediate__int_person_identifiers_unioned"
+    assert con.execute(f"select count(*) from {table}").fetchone()[0] == expected > 0
+    spec, result = _hrss_validity(con, suites, gate)
+    assert quarantine_rows(con, HRSS_ID_VALIDITY[0], spec, OCCURRENCE_KEY, run_at=RUN_1) == result.unexpected_count
+    assert con.execute(f"select count(*) from {table}").fetchone()[0] == expected
+    row = con.execute(f"select _expectation, _column, _department, _quarantined_at, is_valid, source_table "
+                      f"from {table} where _department = 'hrss' limit 1").fetchone()
+    assert row[:3] == ("expect_column_values_to_be_in_set", "is_valid", "hrss")
+    assert row[3].isoformat() == RUN_1 and row[4] is False and row[5] == "hrss__enrolments"
+    con.close()
+
+
+def test_steward_listing_filters_by_department(clean_city, suites, tmp_path):
+    con = _open(clean_city, tmp_path)
+    gate = run_gate(con, suites, layers=LAYERS)
+    written = quarantine_gate(con, suites, gate, RUN_1, include_passing=True)
+    everything = list_quarantined(con)
+    assert len(everything) == sum(written.values()) > 0
+    departments = set(everything["_department"].dropna())
+    assert "hrss" in departments and len(departments) >= 3
+    hrss = list_quarantined(con, "hrss")
+    assert len(hrss) > 0 and set(hrss["_department"]) == {"hrss"}
+    assert len(hrss) == (everything["_department"] == "hrss").sum()
+    assert hrss["_record"].str.contains('"source_table":"hrss__enrolments"').all()
+    assert list_quarantined(con, "no_such_department").empty
+    con.close()
+
+
+def test_wrong_check_digit_rate_quarantines_more_and_blocks_above_threshold(clean_city, defective_city, suites,
+                                                                              tmp_path):
+    counts = {}
+    for name, path in (("clean", clean_city), ("defective", defective_city)):
+        con = _open(path, tmp_path)
+        gate = run_gate(con, suites, layers=("staging",))
+        spec, result = _hrss_validity(con, suites, gate)
+        assert spec.kwargs["mostly"] == 0.95 and spec.severity == "block" and spec.department == "hrss"
+        counts[name] = quarantine_rows(con, HRSS_ID_VALIDITY[0], spec, OCCURRENCE_KEY, run_at=RUN_1)
+        assert counts[name] == result.unexpected_count
+        total = con.execute("select count(*) from intermediate.int_person_identifiers_unioned "
+                            "where source_table = 'hrss__enrolments'").fetchone()[0]
+        rate = counts[name] / total
+        if name == "clean":
+            assert rate < 0.05 and result.success
+            assert ("intermediate.int_person_identifiers_unioned", result) not in gate.failures()
+        else:
+            assert rate > 0.05 and not result.success and not gate.passed
+            assert ("intermediate.int_person_identifiers_unioned", result) in gate.failures()
+            assert len(list_quarantined(con, "hrss")) == counts[name]
+        con.close()
+    assert counts["defective"] > 3 * counts["clean"]
+
+
+def test_scorecards_for_two_runs_give_a_two_point_trend(clean_city, suites, tmp_path):
+    con = _open(clean_city, tmp_path)
+    gate = run_gate(con, suites, layers=LAYERS)
+    first = compute_scorecards(con, gate, RUN_1)
+    compute_scorecards(con, gate, RUN_2)
+    compute_scorecards(con, gate, RUN_2)  # a re-run of the same run replaces, it does not add history
+    assert len(first) == len(gate.tables)
+    assert con.execute("select count(*) from quality.scorecards").fetchone()[0] == 2 * len(gate.tables)
+    trend = scorecard_trend(con, "staging.stg_hrss__enrolments")
+    assert [p["run_at"] for p in trend] == [RUN_1, RUN_2]
+    one, two = trend
+    assert one["department"] == "hrss" and one["rows"] > 100
+    for share in ("completeness", "validity", "uniqueness"):
+        assert 0.9 <= one[share] <= 1.0, share
+    assert 0.5 < one["consistency"] < 1.0  # some enrolments are in open governance conflicts
+    assert two["timeliness_hours"] == pytest.approx(one["timeliness_hours"] + 24)
+    ids = scorecard_trend(con, "intermediate.int_person_identifiers_unioned")[0]
+    assert ids["validity"] < 1.0 and ids["uniqueness"] == 1.0
+    assert scorecard_trend(con, "no.such_table") == []
+    departments = department_scorecards(first)
+    assert {"hrss", "public_security", "tax"} <= set(departments["department"])
+    con.close()
