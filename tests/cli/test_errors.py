@@ -81,5 +81,9 @@ def test_unexpected_error_is_one_line_with_traceback_in_a_file(tmp_path):
     # CityDataError; a var dir that is a file is an environment the code does not anticipate
     var = tmp_path / "var"
     var.write_text("not a directory")
-    line = _one_clean_line(_cli("demo", "--no-serve", "--persons", "50", env={"CITYDATA_VAR_DIR": str(var)}))
+    line = _one_clean_line(_cli("demo", "--no-serve", "--persons", "50",
+                                env={"CITYDATA_VAR_DIR": str(var), "TMPDIR": str(tmp_path)}))
     assert line.startswith("internal error:") or line.startswith("error:")
+    if line.startswith("internal error:"):  # the traceback went to a file the line names, not the screen
+        logs = list(tmp_path.glob("citydata-crash-*.log"))
+        assert len(logs) == 1 and str(logs[0]) in line and "Traceback" in logs[0].read_text()
