@@ -44,6 +44,7 @@ lock:
 bench: install
 	$(BIN)/python -m bench.ingest
 	$(BIN)/python -m bench.cdc
+	$(BIN)/python -m bench.build
 
 clean:
 	rm -rf var dbt_project/target dbt_project/logs

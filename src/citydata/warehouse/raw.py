@@ -154,11 +154,16 @@ def append_events(con: duckdb.DuckDBPyConnection, connector: str, table: str,
     for c in data_cols:
         arrays[c] = [_text(e.row.get(c)) for e in events]
         fields.append(pa.field(c, pa.string()))
-    batch = pa.Table.from_pydict(arrays, schema=pa.schema(fields))
+    return insert_batch(con, connector, table, pa.Table.from_pydict(arrays, schema=pa.schema(fields)))
+
+
+def insert_batch(con: duckdb.DuckDBPyConnection, connector: str, table: str, batch: pa.Table) -> int:
+    """Insert an Arrow batch of change events (META_COLUMNS then data columns, as ``append_events``
+    builds it; the table must exist), skipping any already stored. Returns rows inserted."""
     name = table_name(connector, table)
     con.register("_incoming", batch)
     try:
-        cols = ", ".join(f'"{f.name}"' for f in fields)
+        cols = ", ".join(f'"{c}"' for c in batch.column_names)
         inserted = con.execute(f"""
             insert into {RAW_SCHEMA}."{name}" ({cols})
             select {cols} from (
