@@ -12,3 +12,10 @@
         when '女' then 'female' when 'f' then 'female' when 'female' then 'female' when '2' then 'female'
     end
 {%- endmacro %}
+
+{# An entity name as a comparison key: half-width, every whitespace removed, （）→(), and the
+   limited-company suffix 有限责任公司 written 有限公司 (the two are the same legal form). #}
+{% macro normalise_entity_name(expression) -%}
+    nullif(replace(translate(regexp_replace({{ to_half_width(expression) }}, '\s+', '', 'g'), '（）', '()'),
+        '有限责任公司', '有限公司'), '')
+{%- endmacro %}

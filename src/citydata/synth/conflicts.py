@@ -1,4 +1,4 @@
-"""Row-level defects: conflicting addresses, missing fields, and the defects that follow from
+"""Row-level defects: conflicting addresses, other spellings of the same address, missing fields, and the defects that follow from
 the true city (deaths still 'active' in household registration, non-resident legal representatives).
 """
 
@@ -9,10 +9,13 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
+from citydata.synth import ids
 from citydata.synth.defects import NEVER_NULL, DefectLog, DefectRates, Editor, Key, pick
 
 PERSONS = ("public_security", "persons")
+HOUSEHOLDS = ("public_security", "households")
 ENTERPRISES = ("market_regulation", "enterprises")
+FULL_WIDTH = str.maketrans("0123456789", "０１２３４５６７８９")
 
 
 def address_conflicts(ed: Editor, rates: DefectRates, rng: np.random.Generator,
@@ -29,6 +32,36 @@ def address_conflicts(ed: Editor, rates: DefectRates, rng: np.random.Generator,
             new = new_address()
         ed.set(PERSONS, "address", int(i), new, "address_conflict", f"household address {old}")
     ed.log.stat("address_conflict", len(chosen), len(rows))
+
+
+def _address_variant(address: str, pick_: int) -> str:
+    """The same address spelt another way (what normalise_address undoes)."""
+    rewrites = (
+        lambda a: a.translate(FULL_WIDTH),
+        lambda a: a.replace("号楼", "栋", 1),
+        lambda a: a.replace("号楼", "幢", 1).replace("门", "单元", 1),
+        lambda a: a.removeprefix(ids.CITY_NAME),
+        lambda a: a.replace(ids.CITY_NAME, ids.CITY_NAME[:-1], 1) + "室",
+        lambda a: a.replace("区", "区 ", 1).replace("号楼", " 号楼", 1),
+    )
+    return rewrites[pick_ % len(rewrites)](address)
+
+
+def address_variants(ed: Editor, rates: DefectRates, rng: np.random.Generator) -> None:
+    """Some household-registration person and household rows spell their address another way."""
+    segs = [(key, np.flatnonzero(np.array([v is not None and (key, "address", i) not in ed.touched
+                                            for i, v in enumerate(ed.col(key, "address"))], dtype=bool)))
+            for key in (PERSONS, HOUSEHOLDS) if key in ed.tables]
+    offsets = np.cumsum([0] + [len(rows) for _, rows in segs])
+    chosen = pick(rng, int(offsets[-1]), rates.address_variant)
+    for c in chosen:
+        s = int(np.searchsorted(offsets, c, side="right") - 1)
+        key, i = segs[s][0], int(segs[s][1][c - offsets[s]])
+        old = ed.get(key, "address", i)
+        new = _address_variant(old, int(rng.integers(0, 6)))
+        if new != old:
+            ed.set(key, "address", i, new, "address_variant", f"true {old}")
+    ed.log.stat("address_variant", len(chosen), int(offsets[-1]))
 
 
 def missing_fields(ed: Editor, rates: DefectRates, rng: np.random.Generator) -> None:

@@ -24,6 +24,7 @@ from citydata.synth.live import Change, build_live
 from citydata.synth.pools import build_pools
 
 Key = tuple[str, str]
+TAX = ("tax", "taxpayers")
 MIGRANT_SHARE = 0.03  # non-resident workers (social insurance here, household registration elsewhere)
 
 
@@ -71,14 +72,28 @@ def _schemas(connectors: list[ConnectorConfig]) -> dict[Key, Table]:
     return {(c.name, t.name): t for c in connectors for t in c.tables}
 
 
-def _build_city(n: int, seed: int, rates: DefectRates, r: random.Random, rng: np.random.Generator):
+def _entity_counts(persons: int, entities: int | None) -> tuple[int, int]:
+    """(initial, live) true entities: ``entities`` in all, or by default one initial entity per
+    ten persons plus :data:`LIVE_NEW_ENTITIES` of that registered during the burst."""
+    if entities is None:
+        n_ent = max(5, persons // 10)
+        return n_ent, max(1, round(LIVE_NEW_ENTITIES * n_ent))
+    if entities < 6:
+        raise CityDataError(f"entities={entities} is too few: use at least 6")
+    n_ent = round(entities / (1 + LIVE_NEW_ENTITIES))
+    return n_ent, entities - n_ent
+
+
+def _build_city(n: int, seed: int, rates: DefectRates, r: random.Random, rng: np.random.Generator,
+                entities: int | None = None):
     pools = build_pools(seed)
     addr = Addresser(pools, r)
-    n_ent = max(5, n // 10)
+    n_ent, n_live_ent = _entity_counts(n, entities)
     n_rep = round(rates.legal_rep_not_in_household * n_ent)
     n_mig = round(MIGRANT_SHARE * n)
     if n - n_rep - n_mig < 10:
-        raise CityDataError(f"persons={n} is too small for a city: use at least 50")
+        raise CityDataError(f"persons={n} is too small for a city"
+                            + (f" with {entities} entities" if entities is not None else "") + ": use at least 50")
     ppl, H, couples = build_households(n - n_rep - n_mig, r, rng, addr)
     reps_nonres = add_nonresidents(ppl, n_rep, r)
     add_nonresidents(ppl, n_mig, r)
@@ -91,7 +106,6 @@ def _build_city(n: int, seed: int, rates: DefectRates, r: random.Random, rng: np
     year = np.array([b.year for b in P["birth_date"]])
     cand = np.flatnonzero(P["resident"].to_numpy() & (P["phase"] == "initial").to_numpy()
                           & P["death_phase"].isna().to_numpy() & (year >= 1950) & (year <= 1998))
-    n_live_ent = max(1, round(LIVE_NEW_ENTITIES * n_ent))
     E = build_entities(n_ent, n_live_ent, cand, P["birth_date"].tolist(), reps_nonres, pools, r, rng, addr)
     cancel_some(E, r)
     P = employ(P, E, r, rng)
@@ -99,10 +113,14 @@ def _build_city(n: int, seed: int, rates: DefectRates, r: random.Random, rng: np
 
 
 def generate(persons: int, seed: int, rates: DefectRates | None = None,
-             connectors: list[ConnectorConfig] | None = None) -> SynthCity:
+             connectors: list[ConnectorConfig] | None = None, *, entities: int | None = None,
+             credit_records: int | None = None) -> SynthCity:
     """A synthetic city of ``persons`` true persons (plus newborns of the live burst).
 
-    ``connectors`` defaults to the definitions in ``Settings().connectors_dir``.
+    ``connectors`` defaults to the definitions in ``Settings().connectors_dir``. ``entities`` is the
+    number of true legal entities (default about one per ten persons); ``credit_records`` the
+    approximate number of court listings, NDRC licences / penalties / honours and rated taxpayer
+    rows together (default: the usual density per person and entity).
     """
     if connectors is None:
         from citydata.settings import Settings
@@ -111,13 +129,17 @@ def generate(persons: int, seed: int, rates: DefectRates | None = None,
     rates = rates or DefectRates()
     schemas = _schemas(connectors)
     r, rng = random.Random(seed), np.random.default_rng(seed)
-    _pools, addr, P, H, couples, D, E = _build_city(persons, seed, rates, r, rng)
+    _pools, addr, P, H, couples, D, E = _build_city(persons, seed, rates, r, rng, entities)
     log = DefectLog()
     dead0 = P.index[(P["death_phase"] == "initial") & P["resident"]].tolist()
     still = set(r.sample(dead0, round(rates.deceased_still_active * len(dead0))))
     log.stat("deceased_still_active", len(still), len(dead0))
     log.stat("legal_rep_not_in_household", int((~E["legal_rep_resident"]).sum()),
              int((E["phase"] == "initial").sum()))
+    taxpayers = registries.taxpayers(E, r, rng)
+    scale = 1.0 if credit_records is None else registries.credit_scale(
+        credit_records, len(registries.adults(P)), int((E["phase"] == "initial").sum()),
+        int((E["phase"] == "live").sum()), len(taxpayers))
     built = {
         ("public_security", "persons"): departments.hukou_persons(P, still, r, rng),
         ("public_security", "households"): departments.households(H, P),
@@ -126,9 +148,9 @@ def generate(persons: int, seed: int, rates: DefectRates | None = None,
         ("health", "births"): departments.births(P, r),
         ("hrss", "enrolments"): departments.enrolments(P, E, r, rng),
         ("market_regulation", "enterprises"): registries.enterprises(E, P),
-        ("tax", "taxpayers"): registries.taxpayers(E, r, rng),
-        ("court", "dishonest_debtors"): registries.debtors(P, E, r, rng),
-        ("ndrc", "sanctions"): registries.sanctions(P, E, r, rng),
+        ("tax", "taxpayers"): taxpayers,
+        ("court", "dishonest_debtors"): registries.debtors(P, E, r, rng, scale),
+        ("ndrc", "sanctions"): registries.sanctions(P, E, r, rng, scale),
     }
     tables = {k: v for k, v in built.items() if k in schemas}
     pks = {k: schemas[k].primary_key[0] for k in tables}
@@ -139,6 +161,7 @@ def generate(persons: int, seed: int, rates: DefectRates | None = None,
     defects.identifier_defects(ed, rates, rng)
     defects.name_defects(ed, rates, rng, r)
     conflicts.address_conflicts(ed, rates, rng, lambda: addr.home(addr.division()))
+    conflicts.address_variants(ed, rates, rng)
     conflicts.missing_fields(ed, rates, rng)
     ed.flush()
     conflicts.derived_defects(tables, pks, P, log)
@@ -161,6 +184,8 @@ def generate(persons: int, seed: int, rates: DefectRates | None = None,
     }
     final = city.final_tables()
     extra["rows_final"] = {f"{c}.{schemas[(c, t)].schema_}.{t}": len(df) for (c, t), df in final.items()}
+    extra["credit_records_final"] = sum(len(final[k]) for k in truth.CREDIT_TABLES if k in final) + (
+        int(final[TAX]["credit_rating"].notna().sum()) if TAX in final else 0)
     city.expected = truth.expected(ident, final, pks, defect_log, log.stats, extra)
     for k, v in city.expected["defects"].items():
         v["rate"] = getattr(rates, k, None)

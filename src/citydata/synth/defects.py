@@ -20,6 +20,8 @@ from citydata.synth.pools import SIMILAR
 Key = tuple[str, str]
 DUP_TABLES = (("public_security", "persons"), ("civil_affairs", "deaths"), ("hrss", "enrolments"),
               ("market_regulation", "enterprises"), ("tax", "taxpayers"))
+TAX = ("tax", "taxpayers")
+ENTERPRISES = ("market_regulation", "enterprises")
 NEVER_NULL = {"subject_type", "record_type", "registration_type", "updated_at"}
 LOG_COLUMNS = ["connector", "table", "pk", "column", "defect_type", "detail", "phase"]
 
@@ -33,11 +35,13 @@ class DefectRates(BaseModel):
     name_variant: float = Field(0.03, ge=0, le=1)           # name cells (spaces, full/half width)
     name_typo: float = Field(0.01, ge=0, le=1)              # name cells (a similar wrong character)
     address_conflict: float = Field(0.03, ge=0, le=1)       # hukou person rows vs their household
+    address_variant: float = Field(0.03, ge=0, le=1)        # hukou person and household address cells
     duplicate_row: float = Field(0.01, ge=0, le=1)          # initial rows of DUP_TABLES
     missing_field: float = Field(0.02, ge=0, le=1)          # all rows (one non-key column nulled)
     deceased_still_active: float = Field(0.05, ge=0, le=1)  # initial deaths (live deaths: always)
     legal_rep_not_in_household: float = Field(0.03, ge=0, le=1)  # initial entities
     uscc_wrong_check: float = Field(0.02, ge=0, le=1)       # USCC cells
+    uscc_missing: float = Field(0.05, ge=0, le=1)           # tax USCC cells of enterprises with a 工商注册号
 
 
 class DefectLog:
@@ -206,6 +210,21 @@ def identifier_defects(ed: Editor, rates: DefectRates, rng: np.random.Generator)
         ed.set(key, col, i, ids.wrong_check_uscc(old, int(rng.integers(0, 30))), "uscc_wrong_check",
                f"true {old}")
     ed.log.stat("uscc_wrong_check", len(bad), len(ents))
+    _uscc_missing(ed, rates, rng)
+
+
+def _uscc_missing(ed: Editor, rates: DefectRates, rng: np.random.Generator) -> None:
+    """Tax rows of enterprises registered before the USCC that give only the 15-digit 工商注册号."""
+    if TAX not in ed.tables or ENTERPRISES not in ed.tables:
+        return
+    registered = {n for n in ed.col(ENTERPRISES, "registration_no") if isinstance(n, str)}
+    codes, reg_nos = ed.col(TAX, "uscc"), ed.col(TAX, "registration_no")
+    rows = np.flatnonzero(np.array([isinstance(c, str) and n in registered and (TAX, "uscc", i) not in ed.touched
+                                    for i, (c, n) in enumerate(zip(codes, reg_nos))], dtype=bool))
+    chosen = rows[pick(rng, len(rows), rates.uscc_missing)]
+    for i in chosen:
+        ed.set(TAX, "uscc", int(i), None, "uscc_missing", f"true {codes[i]}; registration_no {reg_nos[i]}")
+    ed.log.stat("uscc_missing", len(chosen), len(rows))
 
 
 def name_defects(ed: Editor, rates: DefectRates, rng: np.random.Generator, r: random.Random) -> None:

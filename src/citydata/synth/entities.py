@@ -1,7 +1,7 @@
 """True legal entities (enterprises, social organisations, public institutions) and employment.
 
 Each entity has a USCC built from its type, district and a unique organisation code, a unique
-name, and a legal representative who is a true person: a resident, or (for a configurable share)
+name, an enterprise registered before the USCC (2015-10-01) also its 15-digit 工商注册号, and a legal representative who is a true person: a resident, or (for a configurable share)
 a non-resident with no household registration.
 """
 
@@ -17,6 +17,7 @@ from citydata.synth import ids
 from citydata.synth.city import END, Addresser, add_years, rand_date
 from citydata.synth.events import LIVE_WINDOW_S, live_date, live_times
 from citydata.synth.pools import (
+    BRAND_CHARS,
     COMPANY_SUFFIXES,
     INDUSTRIES,
     INDUSTRY_WEIGHTS,
@@ -29,6 +30,7 @@ TYPE_CODES = {"enterprise": ("9", "1"), "social_organisation": ("5", "1"),
               "public_institution": ("1", "2")}
 LIVE_NEW_ENTITIES = 0.05      # share of initial entities registered during the burst
 LIVE_CANCELLED = 0.03         # share of initial entities cancelled during the burst
+USCC_INTRODUCED = dt.date(2015, 10, 1)  # 三证合一: registration numbers before, the USCC alone after
 SOCIAL_WORDS = ("行业协会", "商会", "促进会", "研究会", "志愿者协会", "慈善基金会")
 INSTITUTION_WORDS = ("社区卫生服务中心", "第一中学", "实验小学", "档案馆", "文化馆", "图书馆",
                      "疾病预防控制中心", "政务服务中心", "职业技能培训中心")
@@ -40,9 +42,9 @@ class Namer:
     def __init__(self, pools: Pools, r: random.Random):
         self.pools, self.r, self.used = pools, r, set()
 
-    def _draw(self, kind: str, industry: int, district: str) -> str:
+    def _draw(self, kind: str, industry: int, district: str, long_brand: bool) -> str:
         r, brands = self.r, self.pools.brands
-        brand = brands[r.randrange(len(brands))]
+        brand = brands[r.randrange(len(brands))] + (r.choice(BRAND_CHARS) if long_brand else "")
         if kind == "social_organisation":
             return f"{ids.CITY_NAME}{brand}{INDUSTRY_WORDS[industry]}{r.choice(SOCIAL_WORDS)}"
         if kind == "public_institution":
@@ -54,12 +56,13 @@ class Namer:
         return f"{'天津' if u < 0.75 else '天津市'}{brand}{word}{suffix}"
 
     def __call__(self, kind: str, industry: int, district: str) -> str:
-        for attempt in range(50):
-            name = self._draw(kind, industry, district)
-            if attempt > 20:
-                name = name.replace(ids.CITY_NAME, f"{ids.CITY_NAME}{district}", 1)
-            if name not in self.used:
-                self.used.add(name)
+        """A name unique even after normalisation (有限责任公司 = 有限公司, as entity matching sees it);
+        when the two-character brands are crowded (large cities), three-character ones."""
+        for attempt in range(60):
+            name = self._draw(kind, industry, district, long_brand=attempt >= 10)
+            key = name.replace("有限责任公司", "有限公司")
+            if key not in self.used:
+                self.used.add(key)
                 return name
         raise RuntimeError("could not draw a unique entity name")
 
@@ -89,6 +92,7 @@ def build_entities(n: int, n_live: int, cand: np.ndarray, birth: list[dt.date], 
     status = rng.choice(np.array(["active", "revoked", "cancelled"]), size=total, p=[0.88, 0.04, 0.08])
     status[n:] = "active"
     orgs = r.sample(range(10_000_000, 100_000_000), total)
+    sequences = r.sample(range(1, 100_000_000), total)
     flagged = sorted(r.sample(range(n), len(nonres_reps)))
     rep_of = dict(zip(flagged, nonres_reps))
     times = [-1.0] * n + live_times(r, n_live)
@@ -107,10 +111,12 @@ def build_entities(n: int, n_live: int, cand: np.ndarray, birth: list[dt.date], 
             est = max(est, add_years(birth[rep_of[e]], 22))
         dept, typ = TYPE_CODES[kind]
         code = ids.make_uscc(dept, typ, div.code, str(orgs[e]))
+        reg_no = (ids.make_registration_no(div.code, sequences[e])
+                  if kind == "enterprise" and est < USCC_INTRODUCED else None)
         rows.append((e, code, namer(kind, int(industry[e]), div.name_in(2026)), kind, div.code,
-                     addr.office(div), est))
+                     addr.office(div), est, reg_no))
     df = pd.DataFrame(rows, columns=["eid", "uscc", "name", "entity_type", "division_code",
-                                     "address", "established_on"])
+                                     "address", "established_on", "registration_no"])
     df["industry"] = np.array(INDUSTRIES)[industry]
     df["registered_capital"] = capital
     df["status"] = status

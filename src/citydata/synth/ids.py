@@ -14,6 +14,7 @@ from functools import cache, lru_cache
 
 from stdnum import numdb
 from stdnum.cn import ric, uscc
+from stdnum.iso7064 import mod_11_10
 
 # "Our city": Tianjin's urban districts (prefix 1201) — every 6-digit code stdnum knows under it.
 CITY_NAME = "天津市"
@@ -178,6 +179,13 @@ def make_uscc(dept: str, kind: str, division: str, org8: str) -> str:
 def org_code(uscc_value: str) -> str:
     """The 9-character organisation code inside a USCC (for legacy tax registration numbers)."""
     return uscc_value[8:17]
+
+
+def make_registration_no(division: str, seq8: int) -> str:
+    """The 15-digit business registration number (工商注册号) issued before the USCC (2015-10):
+    registration authority's division code + 8-digit sequence + ISO 7064 MOD 11,10 check digit."""
+    body = f"{division}{seq8:08d}"
+    return body + mod_11_10.calc_check_digit(body)
 
 
 def uscc_valid(value: object) -> bool:

@@ -1,5 +1,5 @@
--- One row per credit record: a court dishonest-debtor case, an NDRC licence or penalty (双公示), or
--- a tax credit rating, with the subject's code normalised and checked for its subject type.
+-- One row per credit record: a court dishonest-debtor case, an NDRC licence or penalty (双公示) or
+-- honour (守信激励, 红名单), or a tax credit rating, with the subject's code normalised and checked for its subject type.
 with
 
 debtors as (select * from {{ ref('stg_court__dishonest_debtors') }}),

@@ -1,6 +1,7 @@
 -- The credit score (信用分), one row per subject with a valid code. The rule, in full:
 -- start at 100; -10 per publicly visible penalty; -30 per active (listed) dishonest-debtor listing;
--- latest tax credit rating A +5, B 0, M 0, C -10, D -20 (none: 0); +5 per honour; never below 0.
+-- latest tax credit rating A +5, B 0, M 0, C -10, D -20 (none: 0); +5 per honour, at most +15
+-- (var honour_points_cap: a run of awards cannot outweigh one dishonest listing); never below 0.
 with
 
 records as (select * from {{ ref('int_credit_records_unioned') }} where is_subject_code_valid),
@@ -34,7 +35,8 @@ adjusted as (
         latest_ratings.tax_credit_rating,
         case latest_ratings.tax_credit_rating
             when 'A' then 5 when 'C' then -10 when 'D' then -20 else 0
-        end as tax_rating_points
+        end as tax_rating_points,
+        least(5 * honour_count, {{ var('honour_points_cap', 15) }}) as honour_points
     from counts
     left join latest_ratings
         on counts.subject_type = 'entity' and counts.subject_code = latest_ratings.subject_code
@@ -45,7 +47,7 @@ scored as (
     select
         *,
         cast(greatest(0, 100 - 10 * public_penalty_count - 30 * active_dishonest_listing_count
-            + tax_rating_points + 5 * honour_count) as integer) as credit_score
+            + tax_rating_points + honour_points) as integer) as credit_score
     from adjusted
 ),
 
@@ -67,7 +69,10 @@ final as (
             then '; ' || case when tax_rating_points > 0 then '+' else '' end
                 || cast(tax_rating_points as varchar(12)) || ' tax rating ' || tax_credit_rating else '' end
         || case when honour_count > 0
-            then '; +5 x ' || cast(honour_count as varchar(12)) || ' honour' else '' end
+            then '; +5 x ' || cast(honour_count as varchar(12)) || ' honour'
+                || case when honour_points < 5 * honour_count
+                    then ' (capped at +' || cast(honour_points as varchar(12)) || ')' else '' end
+            else '' end
         || ' = ' || cast(credit_score as varchar(12)) as score_explanation
     from scored
 )

@@ -10,17 +10,18 @@ occurrences as {{ materialized() }} (
     select 'market_regulation' as source, 'market_regulation__enterprises' as source_table,
         'uscc' as source_column, 'registered_entity' as role,
         cast(enterprise_id as varchar(32)) as source_record_id, uscc_as_recorded, uscc,
-        enterprise_name as entity_name, updated_at as recorded_at
+        enterprise_name as entity_name, registration_number, updated_at as recorded_at
     from enterprises
     where uscc_as_recorded is not null
     union all
     select 'tax', 'tax__taxpayers', 'uscc', 'taxpayer',
-        cast(taxpayer_id as varchar(32)), uscc_as_recorded, uscc, taxpayer_name, updated_at
+        cast(taxpayer_id as varchar(32)), uscc_as_recorded, uscc, taxpayer_name, tax_registration_number, updated_at
     from taxpayers
     where uscc_as_recorded is not null
     union all
     select 'hrss', 'hrss__enrolments', 'employer_uscc', 'employer',
-        cast(enrolment_id as varchar(32)), employer_uscc_as_recorded, employer_uscc, employer_name, updated_at
+        cast(enrolment_id as varchar(32)), employer_uscc_as_recorded, employer_uscc, employer_name,
+        cast(null as varchar(32)), updated_at
     from enrolments
     where employer_uscc_as_recorded is not null
 ),

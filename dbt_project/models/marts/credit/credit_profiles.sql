@@ -1,5 +1,5 @@
 -- The credit profile (信用档案): one row per subject — a person or an entity with a valid code —
--- that has a court listing, an NDRC licence or penalty, or a tax credit rating.
+-- that has a court listing, an NDRC licence, penalty or honour, or a tax credit rating.
 with
 
 records as (select * from {{ ref('credit_records') }} where is_subject_code_valid),
@@ -38,6 +38,7 @@ counts as (
         count(case when record_type = 'penalty' then 1 end) as penalty_count,
         count(case when record_type = 'penalty' and is_publicly_visible then 1 end) as public_penalty_count,
         count(case when record_type = 'licence' then 1 end) as licence_count,
+        count(case when record_type = 'honour' then 1 end) as honour_count,
         count(case when record_type = 'dishonest_debtor' then 1 end) as dishonest_listing_count,
         count(case when record_type = 'dishonest_debtor' and status = 'listed' then 1 end)
             as active_dishonest_listing_count
@@ -54,6 +55,7 @@ final as (
         counts.penalty_count,
         counts.public_penalty_count,
         counts.licence_count,
+        counts.honour_count,
         counts.dishonest_listing_count,
         counts.active_dishonest_listing_count,
         counts.active_dishonest_listing_count > 0 as is_dishonest_debtor,
