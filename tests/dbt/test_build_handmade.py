@@ -16,7 +16,7 @@ def test_build_passes_and_reports_every_node(handmade):
     assert {"model", "seed", "test", "unit_test"} <= kinds
     assert result.rows("persons") == len(oracle.valid_person_ids(handmade.frames))
     assert result.rows("gb2260_divisions") > 7000
-    assert result.node("stg_public_security__persons").rows is None  # views are not counted
+    assert result.node("stg_public_security__persons").rows == len(handmade.frames[("public_security", "persons")])
     assert result.manifest_path.is_file() and result.run_results_path.is_file()
     manifest = json.loads(result.manifest_path.read_text())
     assert "model.citydata.persons" in manifest["nodes"]

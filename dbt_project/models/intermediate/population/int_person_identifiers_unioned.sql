@@ -1,5 +1,15 @@
 -- Every person-identifier occurrence in the population sources, with what that source says about
 -- the person, normalised and checked. The input to survivorship and to invalid_identifiers.
+{% set records = [('stg_public_security__persons', 'person_record_id'), ('stg_public_security__households', 'household_id'),
+                  ('stg_civil_affairs__marriages', 'marriage_id'), ('stg_civil_affairs__deaths', 'death_id'),
+                  ('stg_hrss__enrolments', 'enrolment_id'), ('stg_health__births', 'birth_id')] %}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key=['source_table', 'source_column', 'source_record_id'],
+    pre_hook="{{ forget_stale_records('int_person_identifiers_unioned', " ~ records ~ ", 'id_number') }}",
+) }}
+-- Incremental (macros/incremental_keys.sql): a run re-derives only the records landed since the last.
 with
 
 persons as (select * from {{ ref('stg_public_security__persons') }}),
@@ -41,9 +51,10 @@ occurrences as {{ materialized() }} (
         {%- for attribute in attributes %}
         {{ mapped.get(attribute, 'cast(null as ' ~ types.get(attribute, 'varchar') ~ ')') }} as {{ attribute }},
         {%- endfor %}
-        updated_at as recorded_at
+        updated_at as recorded_at,
+        loaded_at
     from {{ table }}
-    where {{ column }}_as_recorded is not null
+    where {{ column }}_as_recorded is not null and {{ landed_since_last_build() }}
     {% if not loop.last %}union all{% endif %}
     {% endfor %}
 ),
@@ -58,7 +69,8 @@ checked as {{ materialized() }} (
 final as (
     select
         *,
-        invalid_reason is null as is_valid
+        invalid_reason is null as is_valid,
+        '{{ invocation_id }}' as build_id
     from checked
 )
 

@@ -1,12 +1,40 @@
 -- The population library (人口综合库): one row per natural person, keyed by the valid normalised
 -- resident ID number, assembled from every population source by declared authority.
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key='person_id',
+    pre_hook="{{ delete_touched_keys('int_person_identifiers_unioned', 'id_number', 'person_id') }}",
+    post_hook="{{ clear_touched_keys('int_person_identifiers_unioned', 'id_number') }}",
+) }}
+-- Incremental: a run rebuilds only the persons whose identifier occurrences changed (changed_keys).
 with
 
-survived as (select * from {{ ref('int_persons_survived') }}),
+identifiers as (select * from {{ ref('int_person_identifiers_unioned') }}),
 marital_statuses as (select * from {{ ref('int_person_marital_statuses_derived') }}),
 deaths as (select * from {{ ref('int_person_deaths_deduplicated') }}),
 employers as (select * from {{ ref('int_person_employers_selected') }}),
-identifiers as (select * from {{ ref('int_person_identifiers_unioned') }}),
+
+{% if is_incremental() %}
+-- The persons whose own records changed, and their spouses (a spouse's death changes marital status).
+changed_persons as (
+    select id_number from {{ changed_keys('int_person_identifiers_unioned', 'id_number') }} as changed
+    union
+    select spouse.id_number
+    from identifiers as partner
+    inner join identifiers as spouse
+        on partner.source_table = 'civil_affairs__marriages'
+        and spouse.source_table = partner.source_table
+        and spouse.source_record_id = partner.source_record_id
+        and spouse.source_column <> partner.source_column
+    where partner.id_number in {{ changed_keys('int_person_identifiers_unioned', 'id_number') }}
+),
+{% endif %}
+
+survived as (
+    select * from {{ ref('int_persons_survived') }}
+    {% if is_incremental() %}where person_id in (select id_number from changed_persons){% endif %}
+),
 
 source_departments as (
     select
@@ -38,7 +66,8 @@ final as (
         survived.person_name_source as name_source,
         survived.gender_source,
         survived.birth_date_source,
-        survived.address_source
+        survived.address_source,
+        survived.loaded_at
     from survived
     left join marital_statuses on survived.person_id = marital_statuses.person_id
     left join deaths on survived.person_id = deaths.person_id

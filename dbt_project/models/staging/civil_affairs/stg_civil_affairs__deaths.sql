@@ -1,7 +1,7 @@
 with
 
 source as (
-    select * from {{ source('civil_affairs', 'deaths') }}
+    {{ cdc_source(source('civil_affairs', 'deaths')) }}
 ),
 
 renamed as (
@@ -13,6 +13,7 @@ renamed as (
         cast(died_on as date) as died_on,
         {{ clean_text('place') }} as place_of_death,
         cast(updated_at as timestamp with time zone) as updated_at,
+        _key as source_key,
         _loaded_at as loaded_at
     from source
 )

@@ -1,7 +1,7 @@
 with
 
 source as (
-    select * from {{ source('civil_affairs', 'marriages') }}
+    {{ cdc_source(source('civil_affairs', 'marriages')) }}
 ),
 
 renamed as (
@@ -16,6 +16,7 @@ renamed as (
         lower({{ clean_text('registration_type') }}) as registration_type,
         cast(registered_on as date) as registered_on,
         cast(updated_at as timestamp with time zone) as updated_at,
+        _key as source_key,
         _loaded_at as loaded_at
     from source
 )

@@ -1,7 +1,7 @@
 with
 
 source as (
-    select * from {{ source('court', 'dishonest_debtors') }}
+    {{ cdc_source(source('court', 'dishonest_debtors')) }}
 ),
 
 typed as (
@@ -27,6 +27,7 @@ renamed as (
         cast(filed_on as date) as filed_on,
         lower({{ clean_text('status') }}) as listing_status,
         cast(updated_at as timestamp with time zone) as updated_at,
+        _key as source_key,
         _loaded_at as loaded_at
     from typed
 )

@@ -1,7 +1,7 @@
 with
 
 source as (
-    select * from {{ source('health', 'births') }}
+    {{ cdc_source(source('health', 'births')) }}
 ),
 
 renamed as (
@@ -18,6 +18,7 @@ renamed as (
         {{ normalise_id_number('father_id_number') }} as father_id_number,
         {{ clean_text('hospital') }} as hospital,
         cast(updated_at as timestamp with time zone) as updated_at,
+        _key as source_key,
         _loaded_at as loaded_at
     from source
 )

@@ -1,7 +1,7 @@
 with
 
 source as (
-    select * from {{ source('hrss', 'enrolments') }}
+    {{ cdc_source(source('hrss', 'enrolments')) }}
 ),
 
 renamed as (
@@ -19,6 +19,7 @@ renamed as (
         cast(started_on as date) as started_on,
         lower({{ clean_text('status') }}) as enrolment_status,
         cast(updated_at as timestamp with time zone) as updated_at,
+        _key as source_key,
         _loaded_at as loaded_at
     from source
 )

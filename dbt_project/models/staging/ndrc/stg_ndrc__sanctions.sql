@@ -1,7 +1,7 @@
 with
 
 source as (
-    select * from {{ source('ndrc', 'sanctions') }}
+    {{ cdc_source(source('ndrc', 'sanctions')) }}
 ),
 
 typed as (
@@ -29,6 +29,7 @@ renamed as (
         cast(decided_on as date) as decided_on,
         cast(publicity_until as date) as publicity_until,
         cast(updated_at as timestamp with time zone) as updated_at,
+        _key as source_key,
         _loaded_at as loaded_at
     from typed
 )

@@ -1,7 +1,7 @@
 with
 
 source as (
-    select * from {{ source('public_security', 'persons') }}
+    {{ cdc_source(source('public_security', 'persons')) }}
 ),
 
 renamed as (
@@ -14,10 +14,12 @@ renamed as (
         cast(birth_date as date) as birth_date,
         {{ clean_text('ethnicity') }} as ethnicity,
         cast(household_id as bigint) as household_id,
-        {{ clean_text('address') }} as address,
+        {{ clean_text('address') }} as address_as_recorded,
+        {{ normalise_address('address') }} as address,
         {{ clean_text('division_code') }} as division_code,
         lower({{ clean_text('status') }}) as registration_status,
         cast(updated_at as timestamp with time zone) as updated_at,
+        _key as source_key,
         _loaded_at as loaded_at
     from source
 )

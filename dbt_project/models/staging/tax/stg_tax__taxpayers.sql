@@ -1,7 +1,7 @@
 with
 
 source as (
-    select * from {{ source('tax', 'taxpayers') }}
+    {{ cdc_source(source('tax', 'taxpayers')) }}
 ),
 
 renamed as (
@@ -14,6 +14,7 @@ renamed as (
         upper({{ clean_text('credit_rating') }}) as tax_credit_rating,
         cast(rated_year as integer) as rated_year,
         cast(updated_at as timestamp with time zone) as updated_at,
+        _key as source_key,
         _loaded_at as loaded_at
     from source
 )
