@@ -288,6 +288,8 @@ def main(argv: list[str] | None = None) -> dict:
     entities = args.entities or scale["entities"]
     credit = args.credit_records or scale["credit_records"]
     out = args.out or RESULTS / ("build-small.json" if args.small else "build.json")
+    if args.work_dir:
+        args.work_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=args.work_dir) as tmp:
         result = run(persons, entities, credit, args.seed, Path(tmp))
     out.parent.mkdir(parents=True, exist_ok=True)
