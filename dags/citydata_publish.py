@@ -43,8 +43,9 @@ def citydata_publish():
         from citydata.settings import Settings
 
         settings = Settings()
-        gate, published, counts = gate_and_publish(settings, load_suites(settings.expectations_dir),
-                                                   run_at=data_interval_end.isoformat() if data_interval_end else None)
+        outcome = gate_and_publish(settings, load_suites(settings.expectations_dir),
+                                   run_at=data_interval_end.isoformat() if data_interval_end else None)
+        gate, counts = outcome.gate, outcome.counts
         if not gate.passed:
             failed = "; ".join(f"{e.expectation} on {t}: {e.unexpected_count} rows" for t, e in gate.failures())
             raise AirflowFailException(f"gate blocked publication: {failed}")

@@ -3,17 +3,22 @@ libraries with dbt, gate them with Great Expectations, publish what passed, snap
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from citydata.catalog import build_catalog, write_catalog
 from citydata.catalog.introspect import warehouse_columns
 from citydata.ingest.config import ConnectorConfig
+from citydata.quality.data_docs import build_data_docs
 from citydata.quality.gate import GateResult, run_gate
 from citydata.quality.publish import publish
 from citydata.quality.quarantine import quarantine_gate
-from citydata.quality.scorecards import compute_scorecards
+from citydata.quality.runs import record_run, save_watermarks, watermarks
+from citydata.quality.scorecards import compute_scorecards, department_scorecards
 from citydata.quality.suites import Suite
+from citydata.quality.warehouses import DuckWarehouse
 from citydata.settings import Settings
 from citydata.warehouse import duck
 from citydata.warehouse.dbt_build import DbtBuildResult
@@ -35,31 +40,53 @@ def build_libraries(settings: Settings, run_at: str | None = None) -> DbtBuildRe
     return dbt_build(settings.dbt_project_dir, settings.warehouse_path, vars={"run_at": run_at} if run_at else None)
 
 
-def gate_and_publish(settings: Settings, suites: list[Suite], run_at: str | None = None
-                     ) -> tuple[GateResult, dict[str, int], dict[str, int]]:
-    """Validate raw and marts (these decide publication) and the staging layer's per-department
-    validity (reported and routed back to departments, not blocking yet); publish the marts only if
-    nothing blocking failed. With ``run_at`` (the run's logical time, never now()), failed row-level
-    checks are copied to ``quarantine.*`` and ``quality.scorecards`` gains this run.
-    Returns (gate result incl. staging, published row counts, mart row counts)."""
+@dataclass
+class GateOutcome:
+    """What one gate-and-publish step did."""
+
+    gate: GateResult
+    published: dict[str, int]  # published table → rows; empty when the gate blocked
+    counts: dict[str, int]  # built mart table → rows
+    quarantined: dict[str, int] = field(default_factory=dict)  # "<table>:<expectation>:<column>" → rows
+    scorecards: list[dict] = field(default_factory=list)  # per department, this run
+    data_docs: Path | None = None
+
+
+def gate_and_publish(settings: Settings, suites: list[Suite], run_at: str | None = None,
+                     incremental: bool = False) -> GateOutcome:
+    """Write–audit–publish. The marts dbt built are audited: raw and marts decide publication, the
+    staging layer's per-department validity is reported and routed back to departments. Only if nothing
+    blocking failed are the marts swapped into ``published``; otherwise the last good version stays.
+
+    ``run_at`` is the run's logical time (never now()); it stamps the run's record (``quality.gate_runs``,
+    ``quality.gate_failures``), the quarantined rows, the scorecards and the Data Docs. ``incremental``
+    validates row by row only what landed after the last passed run (``quality.gate_watermarks``)."""
+    run_at = run_at or dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     con = duck.connect(settings.warehouse_path)
+    warehouse = DuckWarehouse(con)
     try:
-        decisive = run_gate(con, suites)
-        audit = run_gate(con, suites, layers=("staging",))
-        published = publish(con, mart_tables(con)) if decisive.passed else {}
+        since = watermarks(warehouse) if incremental else None
+        decisive = run_gate(warehouse, suites, run_at=run_at, since=since)
+        audit = run_gate(warehouse, suites, layers=("staging",), run_at=run_at, since=since)
+        published = publish(warehouse, mart_tables(con)) if decisive.passed else {}
         for table in audit.tables:  # staging findings inform; only raw and marts block for now
             for e in table.expectations:
                 e.severity = "warn" if not e.success else e.severity
-        gate = GateResult(decisive.tables + audit.tables, decisive.seconds + audit.seconds)
-        if run_at:
-            quarantine_gate(con, suites, gate, run_at)
-            compute_scorecards(con, gate, run_at)
+        gate = GateResult(decisive.tables + audit.tables, decisive.seconds + audit.seconds,
+                          decisive.validations + audit.validations)
+        record_run(warehouse, gate, run_at, mode="incremental" if incremental else "full", published=bool(published))
+        if gate.passed:
+            save_watermarks(warehouse, gate, run_at)
+        quarantined = quarantine_gate(con, suites, gate, run_at, include_passing=True, since=since)
+        scorecards = department_scorecards(compute_scorecards(con, gate, run_at))
         counts = {t: con.execute(f"select count(*) from {t}").fetchone()[0] for t in mart_tables(con)}
     finally:
         con.close()
     settings.gate_path.parent.mkdir(parents=True, exist_ok=True)
     settings.gate_path.write_text(json.dumps(gate.to_dict(), ensure_ascii=False, indent=2), encoding="utf-8")
-    return gate, published, counts
+    docs = build_data_docs(gate, settings.data_docs_dir, run_at)
+    return GateOutcome(gate, published, counts, quarantined,
+                       json.loads(scorecards.to_json(orient="records", date_format="iso")), docs)
 
 
 def snapshot_catalog(settings: Settings, connectors: list[ConnectorConfig], manifest_path: Path | None,

@@ -80,6 +80,11 @@ class Settings(BaseSettings):
         return self.var_dir / "gate.json"
 
     @property
+    def data_docs_dir(self) -> Path:
+        """Great Expectations Data Docs of the latest gate run (``index.html``)."""
+        return self.var_dir / "data_docs"
+
+    @property
     def synth_dir(self) -> Path:
         return self.var_dir / "synth"
 

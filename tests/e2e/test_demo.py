@@ -96,8 +96,9 @@ def test_failing_gate_keeps_last_good_version_published(demo_run):
     con = duckdb.connect(str(settings.warehouse_path))
     con.execute("insert into population.persons select * from population.persons limit 3")
     con.close()
-    gate, published, counts = gate_and_publish(settings, load_suites(settings.expectations_dir))
-    assert not gate.passed and published == {}
+    outcome = gate_and_publish(settings, load_suites(settings.expectations_dir))
+    gate = outcome.gate
+    assert not gate.passed and outcome.published == {}
     failures = {(t, e.expectation, e.column): e.unexpected_count for t, e in gate.failures()}
     assert failures[("population.persons", "expect_column_values_to_be_unique", "person_id")] == 6
     con = duckdb.connect(str(settings.warehouse_path), read_only=True)

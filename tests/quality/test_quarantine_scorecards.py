@@ -9,6 +9,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from city_warehouse import build_city_warehouse
 
 from citydata.quality.gate import run_gate
 from citydata.quality.quarantine import (
@@ -25,24 +26,14 @@ from citydata.settings import PROJECT_ROOT
 
 PERSONS, SEED = 300, 20261122
 RUN_1, RUN_2 = "2026-11-22T02:00:00+00:00", "2026-11-23T02:00:00+00:00"
-HRSS_ID_VALIDITY = ("intermediate.int_person_identifiers_unioned", 'source_table=="hrss__enrolments"')
+HRSS_ID_VALIDITY = ("intermediate.int_person_identifiers_unioned", 'col("source_table")=="hrss__enrolments"')
 LAYERS = ("raw", "staging", "marts")
 
 
 def _build(tmp_path_factory, connectors, name: str, wrong_check_digit: float) -> Path:
     synth = pytest.importorskip("citydata.synth")
-    from citydata.warehouse.dbt_build import build
-    from citydata.warehouse.direct import load_frames
-
     city = synth.generate(PERSONS, SEED, synth.DefectRates(id_wrong_check_digit=wrong_check_digit))
-    path = tmp_path_factory.mktemp(name) / "warehouse.duckdb"
-    con = duckdb.connect(str(path))
-    try:
-        load_frames(con, connectors, city.final_tables())
-    finally:
-        con.close()
-    build(PROJECT_ROOT / "dbt_project", path)
-    return path
+    return build_city_warehouse(tmp_path_factory.mktemp(name), connectors, city)
 
 
 @pytest.fixture(scope="module")

@@ -19,6 +19,7 @@ from citydata.ingest.producer import EventProducer, ensure_topics
 from citydata.ingest.sink import LandingSink
 from citydata.publishing import build_libraries, gate_and_publish, snapshot_catalog
 from citydata.quality.suites import load_suites
+from citydata.quality.tables import scorecard_table
 from citydata.services.stack import running_services
 from citydata.settings import Settings
 from citydata.synth import apply_live, generate, load_initial, write_city
@@ -71,6 +72,7 @@ def run_demo(settings: Settings, console: Console) -> dict:
         _ingest(settings, connectors, log, report)
         _build_and_publish(settings, connectors, suites, log, report)
     console.print(log.summary())
+    console.print(scorecard_table(report["scorecards"]))
     gate = report["gate_result"]
     if not gate.passed:
         for table, exp in gate.failures():
@@ -127,7 +129,8 @@ def _build_and_publish(settings: Settings, connectors, suites, log: StageLog, re
         st.set_rows(len(result.nodes))
         st.note(", ".join(f"{n} {status}" for status, n in sorted(result.counts.items())) + " dbt nodes")
     with log.stage("gate (GE) + publish") as st:
-        gate, published, counts = gate_and_publish(settings, suites, run_at=report["started_at"])
+        outcome = gate_and_publish(settings, suites, run_at=report["started_at"])
+        gate, published, counts = outcome.gate, outcome.published, outcome.counts
         st.set_rows(sum(len(t.expectations) for t in gate.tables))
         if gate.passed:
             st.note(f"passed; published {len(published)} tables")
@@ -145,8 +148,11 @@ def _build_and_publish(settings: Settings, connectors, suites, log: StageLog, re
         "history": {t: n for t, n in counts.items() if t.startswith("history.")},
         "gate": gate.to_dict(),
         "published": published,
+        "scorecards": outcome.scorecards,
+        "quarantined": outcome.quarantined,
         "outputs": {"warehouse": str(settings.warehouse_path), "catalog": str(settings.catalog_path),
-                    "gate": str(settings.gate_path), "synth": str(settings.synth_dir)},
+                    "gate": str(settings.gate_path), "data_docs": str(outcome.data_docs),
+                    "synth": str(settings.synth_dir)},
     })
     report["gate_result"] = gate
 

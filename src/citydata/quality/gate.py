@@ -1,22 +1,34 @@
 """The Great Expectations gate: validate warehouse tables, return a verdict per table and expectation.
 
-Great Expectations cannot validate DuckDB through SQLAlchemy (GE issues 10738, 11579), so each
-table is read from DuckDB as an Arrow-backed pandas frame and validated with GE's pandas
-datasource, in one ephemeral context per gate run.
+One ephemeral GE context per gate run. Each table is read once per batch, with only the columns its
+expectations name (plus derived columns computed in SQL): through Arrow into GE's pandas datasource on
+DuckDB, as a query asset of GE's SQL datasource on PostgreSQL (see ``warehouses.py``).
+
+Incremental runs (``since``: table → the load time validated up to) check row-level expectations only
+on the rows loaded after it — the changed partition — while whole-table checks (uniqueness, row count,
+drift, freshness) still see the whole table, reading only their columns.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import re
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
-import duckdb
-
-from citydata.quality.suites import ExpectationSpec, Suite
+from citydata.errors import CityDataError
+from citydata.quality.baselines import dynamic_kwargs
+from citydata.quality.suites import ExpectationSpec, Suite, TableSuite
+from citydata.quality.warehouses import Warehouse, as_warehouse, columns, mapped, physical, quote, tables_in
 
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+
+LOAD_TIME_COLUMNS = ("loaded_at", "_loaded_at")
+# expectations judged row by row: valid on a partition of the table
+ROW_LEVEL = re.compile(r"^expect_column_values?_(?!to_be_unique)|^expect_column_value_lengths_")
+_CONDITION_COLUMNS = re.compile(r"""col\(\s*["']([^"']+)["']\s*\)|^\s*\(?\s*([A-Za-z_][A-Za-z0-9_]*)\s*[=!<>]""")
 
 
 @dataclass
@@ -28,6 +40,7 @@ class ExpectationResult:
     severity: str
     department: str | None = None
     detail: str = ""
+    observed: Any = None
 
 
 @dataclass
@@ -35,6 +48,8 @@ class TableResult:
     table: str
     rows: int
     expectations: list[ExpectationResult] = field(default_factory=list)
+    rows_validated: int | None = None  # rows the row-level checks saw (the changed partition when incremental)
+    watermark: str | None = None  # the newest load time in the table
 
     @property
     def passed(self) -> bool:
@@ -45,6 +60,7 @@ class TableResult:
 class GateResult:
     tables: list[TableResult]
     seconds: float
+    validations: list[Any] = field(default_factory=list, repr=False)  # GE results, for Data Docs
 
     @property
     def passed(self) -> bool:
@@ -58,74 +74,164 @@ class GateResult:
         return {
             "passed": self.passed,
             "seconds": round(self.seconds, 3),
-            "tables": {t.table: {"passed": t.passed, "rows": t.rows,
-                                 "expectations": [e.__dict__ for e in t.expectations]}
+            "tables": {t.table: {"passed": t.passed, "rows": t.rows, "rows_validated": t.rows_validated,
+                                 "watermark": t.watermark,
+                                 "expectations": [{**e.__dict__, "observed": _jsonable(e.observed)}
+                                                  for e in t.expectations]}
                        for t in self.tables},
         }
 
 
-def _expand(con: duckdb.DuckDBPyConnection, pattern: str) -> list[str]:
+def _jsonable(value: Any) -> Any:
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    return str(value)
+
+
+def quiet_great_expectations() -> None:
+    """GE logs at INFO on its own loggers (e.g. each ephemeral docs site); keep errors only."""
+    for name in list(logging.root.manager.loggerDict):
+        if name.startswith("great_expectations"):
+            logging.getLogger(name).setLevel(logging.ERROR)
+
+
+def expand(warehouse: Warehouse, pattern: str) -> list[str]:
     schema, _, table = pattern.partition(".")
     if table != "*":
         return [pattern]
-    rows = con.execute("select table_name from information_schema.tables where table_schema = ? "
-                       "order by table_name", [schema]).fetchall()
-    return [f"{schema}.{r[0]}" for r in rows if schema != "raw" or r[0].endswith("__current")]
+    return [f"{schema}.{name}" for name in tables_in(warehouse, schema)
+            if schema != "raw" or name.endswith("__current")]
 
 
-def _gx_expectation(spec: ExpectationSpec):
+def _expectation_classes() -> dict[str, type]:
     import great_expectations as gx
 
-    cls_name = "".join(part.capitalize() for part in spec.expectation.split("_"))
-    cls = getattr(gx.expectations, cls_name, None)
+    return {name.lower(): getattr(gx.expectations, name) for name in dir(gx.expectations)
+            if name.startswith("Expect")}
+
+
+def _gx_expectation(spec: ExpectationSpec, kwargs: dict[str, Any], classes: dict[str, type]) -> Any:
+    cls = classes.get(spec.expectation.replace("_", ""))
     if cls is None:
-        from citydata.errors import CityDataError
         raise CityDataError(f"unknown expectation {spec.expectation!r}: see Great Expectations' gallery")
-    return cls(**spec.kwargs)
+    return cls(**kwargs)
 
 
-def run_gate(con: duckdb.DuckDBPyConnection, suites: list[Suite],
-             layers: tuple[str, ...] = ("raw", "marts"), schema_map: dict[str, str] | None = None) -> GateResult:
-    """Validate every table of the chosen layers. ``schema_map`` redirects e.g. a mart schema to
-    the staging copy being audited before publish."""
+def condition_columns(kwargs: dict[str, Any]) -> set[str]:
+    condition = str(kwargs.get("row_condition") or "")
+    return {a or b for part in re.split(r"\s+and\s+|\s*&\s*", condition)
+            for a, b in _CONDITION_COLUMNS.findall(part)}
+
+
+@dataclass
+class _Check:
+    spec: ExpectationSpec
+    kwargs: dict[str, Any] | None  # None: nothing to compare with yet
+    detail: str
+    partitioned: bool = False
+
+
+def _select(table: str, names: set[str], derived: dict[str, str], available: list[str],
+            where: str | None, schema_map: dict[str, str] | None) -> str:
+    parts = [f"{derived[n]} as {quote(n)}" if n in derived else quote(n) for n in sorted(names)]
+    parts = parts or [quote(available[0])]
+    return f"select {', '.join(parts)} from {physical(table, schema_map)}" + (f" where {where}" if where else "")
+
+
+def _validate_table(warehouse: Warehouse, context: Any, classes: dict[str, type], table: str, entry: TableSuite,
+                    schema_map: dict[str, str] | None, run_at: str | None, since: str | None,
+                    validations: list[Any]) -> TableResult:
     import great_expectations as gx
 
-    logging.getLogger("great_expectations").setLevel(logging.ERROR)
+    present = columns(warehouse, mapped(table, schema_map))
+    if not present:
+        return TableResult(table, 0, [ExpectationResult("table_exists", None, False, 0, "block",
+                                                        detail=f"{table} does not exist")])
+    available = present + list(entry.derived)
+    load_time = next((c for c in LOAD_TIME_COLUMNS if c in present), None)
+    checks, missing = [], []
+    for spec in entry.expectations:
+        needed = ({spec.column} if spec.column else set()) | condition_columns(spec.kwargs)
+        if needed - set(available):
+            missing.append(spec)
+            continue
+        kwargs, detail = dynamic_kwargs(warehouse, table, spec, entry.derived, run_at, schema_map)
+        checks.append(_Check(spec, kwargs, detail,
+                             partitioned=bool(since and load_time and ROW_LEVEL.match(spec.expectation))))
+    where = f"{quote(load_time)} > cast('{since}' as timestamp with time zone)" if since and load_time else None
+    outcome: dict[int, Any] = {}
+    for partitioned in (False, True):
+        batch_checks = [c for c in checks if c.partitioned == partitioned and c.kwargs is not None]
+        if not batch_checks:
+            continue
+        names = set().union(*(({c.spec.column} if c.spec.column else set()) | condition_columns(c.spec.kwargs)
+                              for c in batch_checks))
+        sql = _select(table, names, entry.derived, available, where if partitioned else None, schema_map)
+        batch = warehouse.add_batch(context, f"{table}__{'changed' if partitioned else 'whole'}".replace(".", "__"),
+                                    sql)
+        suite = gx.ExpectationSuite(f"{table}{' (changed rows)' if partitioned else ''}")
+        for check in batch_checks:
+            suite.add_expectation(_gx_expectation(check.spec, check.kwargs, classes))
+        validation = batch.validate(suite)
+        validations.append(validation)
+        for check, res in zip(batch_checks, validation.results):
+            outcome[id(check)] = res
+    count_sql = f"select count(*){f', max({quote(load_time)})' if load_time else ''} from {physical(table, schema_map)}"
+    total, *newest = warehouse.rows(count_sql)[0]
+    validated = total if where is None else warehouse.rows(
+        f"select count(*) from {physical(table, schema_map)} where {where}")[0][0]
+    result = TableResult(table, int(total), rows_validated=int(validated),
+                         watermark=str(newest[0]) if newest and newest[0] is not None else None)
+    for check in checks:
+        res = outcome.get(id(check))
+        spec = check.spec
+        if res is None:  # nothing to compare with yet
+            result.expectations.append(ExpectationResult(spec.expectation, spec.column, True, 0, spec.severity,
+                                                         spec.department, detail=check.detail))
+            continue
+        raised = (res.exception_info or {}).get("exception_message") if (res.exception_info or {}).get(
+            "raised_exception") else None
+        result.expectations.append(ExpectationResult(
+            spec.expectation, spec.column, bool(res.success), int(res.result.get("unexpected_count") or 0),
+            spec.severity, spec.department, detail=f"error: {raised}" if raised else check.detail,
+            observed=res.result.get("observed_value")))
+    for spec in missing:
+        result.expectations.append(ExpectationResult(spec.expectation, spec.column, False, 0, spec.severity,
+                                                     spec.department, detail=f"column {spec.column!r} is missing"))
+    return result
+
+
+def run_gate(target: Any, suites: list[Suite], layers: tuple[str, ...] = ("raw", "marts"),
+             schema_map: dict[str, str] | None = None, *, run_at: str | None = None,
+             since: dict[str, str] | None = None) -> GateResult:
+    """Validate every table of the chosen layers on ``target`` (a DuckDB connection or a warehouse from
+    ``warehouses.py``). ``schema_map`` redirects e.g. a mart schema to the copy being audited;
+    ``run_at`` (ISO, the run's logical time) anchors freshness; ``since`` makes the run incremental."""
+    import great_expectations as gx
+
+    warehouse = as_warehouse(target)
     started = time.perf_counter()
+    quiet_great_expectations()
     context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = {"globally": False}
-    source = context.data_sources.add_pandas("warehouse")
-    results: list[TableResult] = []
+    classes = _expectation_classes()
+    validations: list[Any] = []
+    results = [_validate_table(warehouse, context, classes, table, entry, schema_map, run_at,
+                               (since or {}).get(table), validations)
+               for table, entry in plan(warehouse, suites, layers).items()]
+    return GateResult(results, time.perf_counter() - started, validations)
+
+
+def plan(warehouse: Warehouse, suites: list[Suite], layers: tuple[str, ...]) -> dict[str, TableSuite]:
+    """Each table of the chosen layers with all its expectations (a ``raw.*`` entry and a table's own
+    entry merge, in suite order)."""
+    out: dict[str, TableSuite] = {}
     for suite in suites:
         if suite.layer not in layers:
             continue
-        for pattern, specs in suite.tables.items():
-            for table in _expand(con, pattern):
-                schema, _, name = table.partition(".")
-                physical = f'"{(schema_map or {}).get(schema, schema)}"."{name}"'
-                try:
-                    frame = con.sql(f"select * from {physical}").to_arrow_table().to_pandas()
-                except duckdb.CatalogException:
-                    results.append(TableResult(table, 0, [ExpectationResult(
-                        "table_exists", None, False, 0, "block", detail=f"{table} does not exist")]))
-                    continue
-                asset = source.add_dataframe_asset(table.replace(".", "__"))
-                batch = asset.add_batch_definition_whole_dataframe("all").get_batch(
-                    batch_parameters={"dataframe": frame})
-                suite_gx = gx.ExpectationSuite(f"{suite.name}:{table}")
-                applicable = [s for s in specs if s.column is None or s.column in frame.columns]
-                missing = [s for s in specs if s not in applicable]
-                for spec in applicable:
-                    suite_gx.add_expectation(_gx_expectation(spec))
-                validation = batch.validate(suite_gx)
-                table_result = TableResult(table, len(frame))
-                for spec, res in zip(applicable, validation.results):
-                    table_result.expectations.append(ExpectationResult(
-                        spec.expectation, spec.column, bool(res.success),
-                        int(res.result.get("unexpected_count") or 0), spec.severity, spec.department))
-                for spec in missing:
-                    table_result.expectations.append(ExpectationResult(
-                        spec.expectation, spec.column, False, 0, spec.severity, spec.department,
-                        detail=f"column {spec.column!r} is missing"))
-                results.append(table_result)
-    return GateResult(results, time.perf_counter() - started)
+        for pattern, entry in suite.tables.items():
+            for table in expand(warehouse, pattern):
+                have = out.get(table)
+                out[table] = entry if have is None else TableSuite(
+                    derived={**have.derived, **entry.derived}, expectations=have.expectations + entry.expectations)
+    return out

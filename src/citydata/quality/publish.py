@@ -1,29 +1,30 @@
-"""Write–audit–publish: copy audited mart tables into the ``published`` schema in one transaction.
+"""Write–audit–publish: the marts dbt built are the audited copies; those that passed the gate are
+swapped into the ``published`` schema in one transaction.
 
-Consumers (portal, API, catalog) read only ``published``; a gate failure leaves the last good
-version there untouched.
+Consumers (portal, API, catalog) read only ``published``. The swap replaces every published table in
+one transaction on both engines (PostgreSQL DDL is transactional; DuckDB's too), so a reader sees the
+whole previous version or the whole new one; a gate failure leaves the last good version untouched.
 """
 
 from __future__ import annotations
 
-import duckdb
+from typing import Any
 
-PUBLISHED_SCHEMA = "published"
+from citydata.quality.baselines import PUBLISHED_SCHEMA
+from citydata.quality.warehouses import as_warehouse, physical, quote
 
 
-def publish(con: duckdb.DuckDBPyConnection, tables: list[str]) -> dict[str, int]:
-    """``tables`` are ``<schema>.<table>``; each becomes ``published.<table>``. Returns row counts."""
+def publish(target: Any, tables: list[str]) -> dict[str, int]:
+    """``tables`` are ``<schema>.<table>``; each becomes ``published.<table>``. Returns row counts.
+    ``target`` is a DuckDB connection or a warehouse from ``warehouses.py``."""
+    warehouse = as_warehouse(target)
     counts: dict[str, int] = {}
-    con.execute("begin transaction")
-    try:
-        con.execute(f"create schema if not exists {PUBLISHED_SCHEMA}")
+    with warehouse.transaction():
+        warehouse.execute(f"create schema if not exists {PUBLISHED_SCHEMA}")
         for qualified in tables:
-            schema, _, name = qualified.partition(".")
-            con.execute(f'create or replace table {PUBLISHED_SCHEMA}."{name}" as select * from "{schema}"."{name}"')
-            counts[f"{PUBLISHED_SCHEMA}.{name}"] = con.execute(
-                f'select count(*) from {PUBLISHED_SCHEMA}."{name}"').fetchone()[0]
-        con.execute("commit")
-    except Exception:
-        con.execute("rollback")
-        raise
+            name = qualified.partition(".")[2]
+            target_table = f"{PUBLISHED_SCHEMA}.{quote(name)}"
+            warehouse.execute(f"drop table if exists {target_table}")
+            warehouse.execute(f"create table {target_table} as select * from {physical(qualified)}")
+            counts[f"{PUBLISHED_SCHEMA}.{name}"] = warehouse.rows(f"select count(*) from {target_table}")[0][0]
     return counts

@@ -20,21 +20,16 @@ from typing import Any
 import duckdb
 import pandas as pd
 
+from citydata.quality.gate import LOAD_TIME_COLUMNS, ROW_LEVEL, plan
 from citydata.quality.suites import ExpectationSpec, Suite
+from citydata.quality.warehouses import as_warehouse, columns
+from citydata.quality.warehouses import physical as _physical
+from citydata.quality.warehouses import quote as _ident
 
 QUARANTINE_SCHEMA = "quarantine"
 META_COLUMNS = ("_expectation", "_column", "_department", "_quarantined_at", "_key")
 # identifier checks hold one row per source record and identifier column
 OCCURRENCE_KEY = ["source_table", "source_column", "source_record_id"]
-
-
-def _ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def _physical(table: str) -> str:
-    schema, _, name = table.partition(".")
-    return f"{_ident(schema)}.{_ident(name)}"
 
 
 def _literal(value: Any) -> str:
@@ -51,23 +46,26 @@ def _in_list(values: list[Any]) -> str:
     return "(" + ", ".join(_literal(v) for v in values) + ")"
 
 
-_CONDITION = re.compile(r"""^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(==|!=)\s*("[^"]*"|'[^']*'|-?[0-9.]+|True|False)\s*$""")
+_CONDITION = re.compile(r"""^\s*(?:col\(\s*["']([^"']+)["']\s*\)|([A-Za-z_][A-Za-z0-9_]*))\s*(==|!=)\s*"""
+                        r"""("[^"]*"|'[^']*'|-?[0-9.]+|True|False)\s*$""")
 
 
 def _row_condition(kwargs: dict[str, Any]) -> str | None:
-    """SQL for a pandas-parser ``row_condition`` made of ``col == value`` terms joined by ``and``/``&``;
-    'true' when there is none; None when it is something this module cannot translate."""
+    """SQL for a ``row_condition`` made of ``col == value`` terms (``col("x")=="v"`` with GE's parser,
+    ``x=="v"`` with pandas') joined by ``and``/``&``; 'true' when there is none; None when it is something
+    this module cannot translate."""
     condition = kwargs.get("row_condition")
     if not condition:
         return "true"
-    if kwargs.get("condition_parser", "pandas") != "pandas":
+    if kwargs.get("condition_parser", "pandas") not in ("pandas", "great_expectations"):
         return None
     terms = []
     for part in re.split(r"\s+and\s+|\s*&\s*", str(condition)):
         match = _CONDITION.match(part.strip().strip("()"))
         if not match:
             return None
-        column, op, raw = match.groups()
+        quoted, bare, op, raw = match.groups()
+        column = quoted or bare
         if raw in ("True", "False"):
             value = _literal(raw == "True")
         elif raw[0] in "'\"":
@@ -115,12 +113,15 @@ def supports(spec: ExpectationSpec) -> bool:
     return spec.expectation in _PREDICATES and spec.column is not None and _row_condition(spec.kwargs) is not None
 
 
-def failing_rows_sql(table: str, spec: ExpectationSpec) -> str | None:
-    """``select *`` of the rows of ``table`` that ``spec`` rejects, or None when not translatable."""
+def failing_rows_sql(table: str, spec: ExpectationSpec, partition: str | None = None) -> str | None:
+    """``select *`` of the rows of ``table`` that ``spec`` rejects, or None when not translatable.
+    ``partition`` (SQL) restricts a row-level check to the changed rows, as the incremental gate does."""
     if not supports(spec):
         return None
     predicate = _PREDICATES[spec.expectation](_ident(spec.column), spec.kwargs)
     scope = f"select * from {_physical(table)} where {_row_condition(spec.kwargs)}"
+    if partition and ROW_LEVEL.match(spec.expectation):
+        scope += f" and {partition}"
     if "over (" in predicate:  # a window: evaluate it inside the row scope, then filter
         return (f"select * exclude (_unexpected) from (select *, ({predicate}) as _unexpected from ({scope})) "
                 "where _unexpected")
@@ -133,12 +134,12 @@ def quarantine_table(table: str) -> str:
 
 
 def quarantine_rows(con: duckdb.DuckDBPyConnection, table: str, spec: ExpectationSpec,
-                    key_columns: list[str], *, run_at: str) -> int:
+                    key_columns: list[str], *, run_at: str, partition: str | None = None) -> int:
     """Copy the rows of ``table`` that ``spec`` rejects into ``quarantine.<schema>__<table>``.
 
     Returns the number of rejected rows (GE's ``unexpected_count`` for the same table and spec), or 0
     when the expectation has no SQL translation here. Re-running for the same ``run_at`` adds nothing."""
-    select = failing_rows_sql(table, spec)
+    select = failing_rows_sql(table, spec, partition)
     if select is None:
         return 0
     if not key_columns:
@@ -176,13 +177,8 @@ def _default_key(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
 
 def gate_specs(con: duckdb.DuckDBPyConnection, suites: list[Suite], gate: Any) -> list[tuple[str, ExpectationSpec, Any]]:
     """Pair every gate result with the spec it came from: ``(table, spec, ExpectationResult)``."""
-    from citydata.quality.gate import _expand
-
-    specs_by_table: dict[str, list[ExpectationSpec]] = {}
-    for suite in suites:
-        for pattern, specs in suite.tables.items():
-            for table in _expand(con, pattern):
-                specs_by_table.setdefault(table, []).extend(specs)
+    layers = tuple({suite.layer for suite in suites})
+    specs_by_table = {table: entry.expectations for table, entry in plan(as_warehouse(con), suites, layers).items()}
     out = []
     for table_result in gate.tables:
         specs = specs_by_table.get(table_result.table, [])
@@ -197,9 +193,18 @@ def gate_specs(con: duckdb.DuckDBPyConnection, suites: list[Suite], gate: Any) -
     return out
 
 
+def changed_partition(con: duckdb.DuckDBPyConnection, table: str, since: dict[str, str] | None) -> str | None:
+    """The SQL condition the incremental gate used for ``table``'s row-level checks, if any."""
+    if not since or table not in since:
+        return None
+    present = set(columns(as_warehouse(con), table))
+    load_time = next((c for c in LOAD_TIME_COLUMNS if c in present), None)
+    return f"{_ident(load_time)} > cast({_literal(since[table])} as timestamp with time zone)" if load_time else None
+
+
 def quarantine_gate(con: duckdb.DuckDBPyConnection, suites: list[Suite], gate: Any, run_at: str,
                     key_columns: dict[str, list[str]] | None = None,
-                    include_passing: bool = False) -> dict[str, int]:
+                    include_passing: bool = False, since: dict[str, str] | None = None) -> dict[str, int]:
     """Quarantine the rejected rows of every failed (or, with ``include_passing``, every non-clean)
     row-level expectation of a gate run. ``key_columns`` maps a table to its key; a table without one
     uses the identifier-occurrence key when it has those columns, else its first column. Returns
@@ -212,7 +217,8 @@ def quarantine_gate(con: duckdb.DuckDBPyConnection, suites: list[Suite], gate: A
             continue
         keys = (key_columns or {}).get(table) or _default_key(con, table)
         label = f"{table}:{spec.expectation}:{spec.column}"
-        out[label] = out.get(label, 0) + quarantine_rows(con, table, spec, keys, run_at=run_at)
+        out[label] = out.get(label, 0) + quarantine_rows(con, table, spec, keys, run_at=run_at,
+                                                         partition=changed_partition(con, table, since))
     return out
 
 

@@ -25,7 +25,9 @@ import duckdb
 import pandas as pd
 
 from citydata.quality.gate import GateResult, TableResult
-from citydata.quality.quarantine import OCCURRENCE_KEY, _ident, _physical
+from citydata.quality.quarantine import OCCURRENCE_KEY
+from citydata.quality.warehouses import physical as _physical
+from citydata.quality.warehouses import quote as _ident
 
 SCORECARD_COLUMNS = ["run_at", "dataset", "department", "rows", "completeness", "validity", "uniqueness",
                      "timeliness_hours", "consistency"]

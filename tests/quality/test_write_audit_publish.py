@@ -1,0 +1,152 @@
+"""Write–audit–publish on a built synthetic warehouse: the run record, Data Docs, baselines against the
+published version (row count, drift), incremental validation of the changed partition, and quarantined
+rows equal to the defects the synthetic city injected."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import duckdb
+import pytest
+from city_warehouse import build_city_warehouse
+
+from citydata.publishing import gate_and_publish
+from citydata.quality.quarantine import list_quarantined
+from citydata.quality.runs import failures
+from citydata.quality.suites import load_suites
+from citydata.quality.warehouses import DuckWarehouse
+from citydata.settings import PROJECT_ROOT, Settings
+
+PERSONS, SEED = 600, 20261122
+RUN_1, RUN_2 = "2026-11-22T02:00:00+00:00", "2026-11-23T02:00:00+00:00"
+ID_CHECKED = {"hrss__enrolments", "public_security__persons", "civil_affairs__marriages", "health__births"}
+
+
+@pytest.fixture(scope="module")
+def city():
+    from citydata import synth
+
+    return synth.generate(PERSONS, SEED)
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory, connectors, city) -> Path:
+    return build_city_warehouse(tmp_path_factory.mktemp("wap"), connectors, city)
+
+
+@pytest.fixture
+def settings(built, tmp_path) -> Settings:
+    """A private copy of the built warehouse, published once (run 1)."""
+    var = tmp_path / "var"
+    var.mkdir()
+    shutil.copy(built, var / "warehouse.duckdb")
+    return Settings(var_dir=var)
+
+
+@pytest.fixture(scope="module")
+def suites():
+    return load_suites(PROJECT_ROOT / "expectations")
+
+
+def _query(settings: Settings, sql: str) -> list[tuple]:
+    con = duckdb.connect(str(settings.warehouse_path))
+    try:
+        return con.execute(sql).fetchall()
+    finally:
+        con.close()
+
+
+def _result(outcome, table: str, expectation: str, column: str | None = None):
+    return next(e for t in outcome.gate.tables if t.table == table for e in t.expectations
+                if e.expectation == expectation and e.column == column and "published" in e.detail)
+
+
+def test_publish_records_the_run_and_renders_data_docs(settings, suites):
+    first = gate_and_publish(settings, suites, run_at=RUN_1)
+    assert first.gate.passed and first.published["published.persons"] == first.counts["population.persons"]
+    baseline = _result(first, "population.persons", "expect_table_row_count_to_be_between")
+    assert baseline.success and baseline.detail.startswith("no published version")
+    second = gate_and_publish(settings, suites, run_at=RUN_2)
+    assert second.gate.passed
+    same = _result(second, "population.persons", "expect_column_kl_divergence_to_be_less_than", "birth_year")
+    assert same.success and same.observed < 0.01
+    runs = _query(settings, "select mode, passed, published, datasets from quality.gate_runs order by run_at")
+    assert runs == [("full", True, True, len(first.gate.tables))] * 2
+    index = settings.data_docs_dir / "index.html"
+    assert index.exists() and "population.persons" in index.read_text(encoding="utf-8")
+    assert {s["department"] for s in second.scorecards} >= {"hrss", "public_security", "market_regulation"}
+
+
+def test_flipped_birth_years_are_caught_by_drift_and_the_last_good_version_stays(settings, suites):
+    gate_and_publish(settings, suites, run_at=RUN_1)
+    before = _query(settings, "select count(distinct birth_date), count(*) from published.persons")[0]
+    _query(settings, "update population.persons set birth_date = date '1990-06-01'")  # all born in one year
+    outcome = gate_and_publish(settings, suites, run_at=RUN_2)
+    assert not outcome.gate.passed and outcome.published == {}
+    drift = _result(outcome, "population.persons", "expect_column_kl_divergence_to_be_less_than", "birth_year")
+    assert not drift.success and drift.observed > 1
+    assert _query(settings, "select count(distinct birth_date), count(*) from published.persons")[0] == before
+    con = duckdb.connect(str(settings.warehouse_path))
+    recorded = failures(DuckWarehouse(con))
+    con.close()
+    blocking = [f for f in recorded if f["severity"] == "block"]
+    assert [(f["dataset"], f["expectation"], f["column"], f["department"]) for f in blocking] == [
+        ("population.persons", "expect_column_kl_divergence_to_be_less_than", "birth_year", "public_security")]
+    assert blocking[0]["rows"] == before[1]
+    assert _query(settings, "select passed, published from quality.gate_runs order by run_at") == [
+        (True, True), (False, False)]
+
+
+def test_row_count_collapse_blocks_publication(settings, suites):
+    gate_and_publish(settings, suites, run_at=RUN_1)
+    _query(settings, "delete from credit.credit_records where credit_record_id in "
+                     "(select credit_record_id from credit.credit_records using sample 40 percent (bernoulli, 7))")
+    outcome = gate_and_publish(settings, suites, run_at=RUN_2)
+    assert ("credit.credit_records", "expect_table_row_count_to_be_between") in {
+        (t, e.expectation) for t, e in outcome.gate.failures()}
+    assert outcome.published == {}
+
+
+def test_incremental_gate_checks_only_the_changed_rows(settings, suites):
+    assert gate_and_publish(settings, suites, run_at=RUN_1).gate.passed
+    # one enrolment changes at the source: its new version carries an insurance type HRSS does not use
+    _query(settings, """
+        insert into raw.hrss__enrolments
+        select * replace ('u' as _op, _source_seq + 1 as _source_seq, 'space_travel' as insurance_type,
+                          _loaded_at + interval 1 hour as _loaded_at)
+        from raw.hrss__enrolments where enrolment_id = (select min(enrolment_id) from raw.hrss__enrolments)""")
+    outcome = gate_and_publish(settings, suites, run_at=RUN_2, incremental=True)
+    table = next(t for t in outcome.gate.tables if t.table == "raw.hrss__enrolments__current")
+    assert table.rows > 100 and table.rows_validated == 1
+    insurance = next(e for e in table.expectations if e.column == "insurance_type")
+    assert insurance.unexpected_count == 1 and not insurance.success
+    untouched = next(t for t in outcome.gate.tables if t.table == "raw.tax__taxpayers__current")
+    assert untouched.rows_validated == 0
+    con = duckdb.connect(str(settings.warehouse_path))
+    rows = list_quarantined(con, "hrss")
+    con.close()
+    run_2 = rows[(rows["_quarantined_at"].astype(str).str.startswith("2026-11-23")) & (rows["_column"] == "insurance_type")]
+    assert len(run_2) == 1 and '"space_travel"' in run_2["_record"].iloc[0]
+
+
+def test_quarantined_identifiers_equal_the_injected_wrong_check_digits(settings, suites, city):
+    outcome = gate_and_publish(settings, suites, run_at=RUN_1)
+    assert outcome.gate.passed
+    quarantined = set(_query(settings, """
+        select source_table, source_column, source_record_id
+        from quarantine.intermediate__int_person_identifiers_unioned
+        where _column = 'is_valid'"""))
+    final = city.final_tables()
+    injected = set()
+    for row in city.defects.itertuples(index=False):
+        source = f"{row.connector}__{row.table}"
+        if row.defect_type != "id_wrong_check_digit" or source not in ID_CHECKED:
+            continue
+        frame = final[(row.connector, row.table)]
+        pk = frame.columns[0]
+        kept = frame[frame[pk] == row.pk]
+        if len(kept) and kept[row.column].notna().all():  # not deleted or blanked later
+            injected.add((source, row.column, str(row.pk)))
+    assert len(injected) > 20
+    assert quarantined == injected
