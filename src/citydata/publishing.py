@@ -54,9 +54,10 @@ class GateOutcome:
 
 def gate_and_publish(settings: Settings, suites: list[Suite], run_at: str | None = None,
                      incremental: bool = False) -> GateOutcome:
-    """Write–audit–publish. The marts dbt built are audited: raw and marts decide publication, the
-    staging layer's per-department validity is reported and routed back to departments. Only if nothing
-    blocking failed are the marts swapped into ``published``; otherwise the last good version stays.
+    """Write–audit–publish. The marts dbt built are audited together with what they were built from:
+    raw topics (formats, code lists), staging (each department's validity rates) and the marts (keys,
+    references, row-count change and drift against the published version). Only if no blocking
+    expectation failed are the marts swapped into ``published``; otherwise the last good version stays.
 
     ``run_at`` is the run's logical time (never now()); it stamps the run's record (``quality.gate_runs``,
     ``quality.gate_failures``), the quarantined rows, the scorecards and the Data Docs. ``incremental``
@@ -66,14 +67,8 @@ def gate_and_publish(settings: Settings, suites: list[Suite], run_at: str | None
     warehouse = DuckWarehouse(con)
     try:
         since = watermarks(warehouse) if incremental else None
-        decisive = run_gate(warehouse, suites, run_at=run_at, since=since)
-        audit = run_gate(warehouse, suites, layers=("staging",), run_at=run_at, since=since)
-        published = publish(warehouse, mart_tables(con)) if decisive.passed else {}
-        for table in audit.tables:  # staging findings inform; only raw and marts block for now
-            for e in table.expectations:
-                e.severity = "warn" if not e.success else e.severity
-        gate = GateResult(decisive.tables + audit.tables, decisive.seconds + audit.seconds,
-                          decisive.validations + audit.validations)
+        gate = run_gate(warehouse, suites, layers=("raw", "staging", "marts"), run_at=run_at, since=since)
+        published = publish(warehouse, mart_tables(con)) if gate.passed else {}
         record_run(warehouse, gate, run_at, mode="incremental" if incremental else "full", published=bool(published))
         if gate.passed:
             save_watermarks(warehouse, gate, run_at)

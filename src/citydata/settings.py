@@ -50,6 +50,17 @@ class SynthSettings(BaseModel):
     seed: int = 20261122
 
 
+class OpenMetadataSettings(BaseModel):
+    """The OpenMetadata server the catalog is published to. No ``url``: publishing is a dry run
+    (requests written as JSON files). The token (a bot's JWT) comes only from the environment:
+    ``CITYDATA_OPENMETADATA__TOKEN``."""
+
+    url: str | None = None  # e.g. http://localhost:8585/api
+    token: SecretStr | None = None
+    retries: int = Field(default=4, ge=0)  # per request, after the first attempt
+    backoff_seconds: float = Field(default=1.0, ge=0)  # doubles per retry, at most 60 s
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="CITYDATA_", env_nested_delimiter="__")
 
@@ -62,6 +73,7 @@ class Settings(BaseSettings):
     portal: PortalSettings = PortalSettings()
     ingest: IngestSettings = IngestSettings()
     synth: SynthSettings = SynthSettings()
+    openmetadata: OpenMetadataSettings = OpenMetadataSettings()
 
     @property
     def warehouse_path(self) -> Path:

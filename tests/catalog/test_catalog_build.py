@@ -56,7 +56,9 @@ def test_source_columns_carry_types_and_classification(catalog: dict) -> None:
     cols = {c["name"]: c for c in src["columns"]}
     assert cols["id_number"]["dataType"] == "VARCHAR" and cols["id_number"]["dataLength"] == 18
     assert {t["tagFQN"] for t in cols["id_number"]["tags"]} == {"DataClassification.resident_id",
-                                                                  "PII.Sensitive"}
+                                                                  "DataGrade.L4", "PII.Sensitive"}
+    assert cols["id_number"]["description"] == "公民身份号码\n\nResident ID number"
+    assert {"tagFQN": "DataGrade.L4", "labelType": "Derived"}.items() <= src["tags"][-1].items()
     assert cols["death_id"]["constraint"] == "PRIMARY_KEY"
     assert cols["updated_at"]["dataType"] == "TIMESTAMPZ"
     assert src["displayName"] == "死亡登记信息"

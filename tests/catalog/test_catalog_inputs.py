@@ -1,8 +1,9 @@
-"""Other inputs: warehouse column types from DuckDB, gates on raw current views.
-(The real dbt manifest is exercised by tests/e2e/test_demo.py.)"""
+"""Other inputs: warehouse column types from DuckDB, gates on raw current views, compiled SQL traced
+into column lineage. (The real dbt project: test_catalog_lineage_dbt.py and tests/e2e.)"""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import duckdb
@@ -38,3 +39,33 @@ def test_gate_on_raw_current_view_attaches_to_raw_table(connectors: list) -> Non
     assert raw["extension"]["gate"]["passed"] is True
     assert raw["extension"]["currentRowCount"] == 60
     assert catalog["quality"]["unmatchedTables"] == []
+
+
+def test_compiled_sql_traces_renames_else_same_names_are_matched(connectors: list, manifest_path: Path,
+                                                                 tmp_path: Path) -> None:
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    nodes = manifest["nodes"]
+    nodes["model.citydata.stg_civil_affairs__deaths"]["compiled_code"] = (
+        'with source as (select * from "warehouse"."raw"."civil_affairs__deaths__current") '
+        "select cast(death_id as bigint) as death_id, id_number, upper(trim(id_number)) as person_id, "
+        "cast(died_on as date) as died_on, 'civil_affairs' as source from source")
+    nodes["model.citydata.int_persons__matched"]["compiled_code"] = "select from where ("  # not SQL
+    (tmp_path / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    columns = {"staging.stg_civil_affairs__deaths": [("death_id", "BIGINT"), ("id_number", "VARCHAR"),
+                                                      ("person_id", "VARCHAR"),
+                                                      ("died_on", "DATE"), ("source", "VARCHAR")]}
+    catalog = build_catalog(connectors, tmp_path / "manifest.json", None, None, table_columns=columns)
+
+    def column_edges(up: str, down: str) -> set[tuple[str, str]]:
+        edge = next(e for e in catalog["lineage"]["edges"] if e["fromEntity"]["fullyQualifiedName"] == up
+                    and e["toEntity"]["fullyQualifiedName"] == down)
+        return {(f.rsplit(".", 1)[1], c["toColumn"].rsplit(".", 1)[1])
+                for c in edge["lineageDetails"].get("columnsLineage", []) for f in c["fromColumns"]}
+
+    stg = "warehouse.citydata.staging.stg_civil_affairs__deaths"
+    assert column_edges("warehouse.citydata.raw.civil_affairs__deaths", stg) == {
+        ("death_id", "death_id"), ("id_number", "id_number"), ("id_number", "person_id"),
+        ("died_on", "died_on")}  # the constant `source` has none
+    # unparseable SQL: same-named columns (the fixture's int model documents id_number, died_on)
+    assert column_edges(stg, "warehouse.citydata.intermediate.int_persons__matched") == {
+        ("id_number", "id_number"), ("died_on", "died_on")}

@@ -46,3 +46,49 @@ def test_bad_arguments(catalog: dict) -> None:
         lineage(catalog, "warehouse.citydata.marts.nope")
     with pytest.raises(CityDataError, match="direction"):
         lineage(catalog, MART, "sideways")  # type: ignore[arg-type]
+
+
+PERSONS = "warehouse.citydata.marts.population_persons"
+
+
+def test_column_lineage_upstream_to_the_department_column(catalog: dict) -> None:
+    result = lineage(catalog, f"{PERSONS}.name", "upstream")
+    assert result["column"] == {"name": "name", "fullyQualifiedName": f"{PERSONS}.name"}
+    chain = [(n["depth"], n["entity"]["layer"], n["fullyQualifiedName"]) for n in result["nodes"]]
+    assert chain == [
+        (1, "intermediate", "warehouse.citydata.intermediate.int_persons__matched.name"),
+        (2, "staging", "warehouse.citydata.staging.stg_public_security__persons.name"),
+        (3, "raw", "warehouse.citydata.raw.public_security__persons.name"),
+        (4, "topic", 'kafka."public_security.hukou.persons".after.name'),
+        (5, "source", "departments.public_security.hukou.persons.name")]
+    assert result["nodes"][3]["column"] == "after.name"
+    assert {"fromColumn", "toColumn", "fromEntity", "toEntity"} <= set(result["edges"][0])
+
+
+def test_column_lineage_downstream_of_a_topic_field(catalog: dict) -> None:
+    field = 'kafka."civil_affairs.civil.deaths".after.id_number'
+    result = lineage(catalog, field, "both", depth=1)
+    assert {(n["direction"], n["fullyQualifiedName"]) for n in result["nodes"]} == {
+        ("upstream", "departments.civil_affairs.civil.deaths.id_number"),
+        ("downstream", "warehouse.citydata.raw.civil_affairs__deaths.id_number")}
+    down = lineage(catalog, field, "downstream")
+    assert f"{PERSONS}.id_number" in {n["fullyQualifiedName"] for n in down["nodes"]}
+
+
+def test_unknown_column_is_unknown(catalog: dict) -> None:
+    with pytest.raises(UnknownEntityError):
+        lineage(catalog, f"{PERSONS}.nope")
+    with pytest.raises(UnknownEntityError):
+        lineage(catalog, 'kafka."civil_affairs.civil.deaths".after.nope')
+
+
+def test_portal_lineage_route_answers_for_columns(catalog: dict, tmp_path) -> None:
+    from fastapi.testclient import TestClient
+
+    from citydata.catalog import write_catalog
+    from citydata.portal import create_app
+
+    with TestClient(create_app(write_catalog(catalog, tmp_path / "catalog.json"))) as client:
+        body = client.get(f"/api/lineage/{PERSONS}.name", params={"direction": "upstream"}).json()
+        assert body["column"]["name"] == "name" and body["nodes"][-1]["entity"]["layer"] == "source"
+        assert client.get(f"/api/lineage/{PERSONS}.nope").status_code == 404

@@ -36,6 +36,17 @@ def test_report_written_with_every_stage_ok(demo_run):
     assert on_disk["ingest"]["dead_letters"] == 0
 
 
+def test_report_has_department_scorecards_and_data_docs(demo_run):
+    settings, report = demo_run
+    cards = {c["department"]: c for c in report["scorecards"]}
+    assert {"public_security", "civil_affairs", "health", "hrss", "market_regulation", "tax"} <= set(cards)
+    for card in cards.values():
+        assert 0.5 < card["completeness"] <= 1 and card["rows"] > 0
+    assert 0.5 < cards["hrss"]["validity"] < 1  # HRSS delivers some wrong check characters
+    assert sum(report["quarantined"].values()) > 0
+    assert (settings.data_docs_dir / "index.html").exists()
+
+
 def test_base_library_counts_match_ground_truth(demo_run):
     _, report = demo_run
     expected, libs = report["expected"], report["base_libraries"]

@@ -150,3 +150,49 @@ def test_quarantined_identifiers_equal_the_injected_wrong_check_digits(settings,
             injected.add((source, row.column, str(row.pk)))
     assert len(injected) > 20
     assert quarantined == injected
+
+
+def _deliver_wrong_check_characters(settings: Settings, percent: int) -> int:
+    """HRSS sends updates for ``percent``% of its enrolments, each ID number with a wrong check character;
+    the incremental dbt build takes them in. Returns how many were sent."""
+    from citydata.warehouse.dbt_build import build
+
+    _query(settings, f"""
+        insert into raw.hrss__enrolments
+        select * replace ('u' as _op, _source_seq + 1 as _source_seq,
+                          substr(id_number, 1, 17) || case when right(id_number, 1) = '0' then '1' else '0' end
+                              as id_number,
+                          _loaded_at + interval 1 hour as _loaded_at)
+        from raw.hrss__enrolments
+        where _op = 'r' and length(id_number) = 18 and hash(enrolment_id) % 100 < {percent}""")
+    sent = _query(settings, "select count(*) from raw.hrss__enrolments where _op = 'u'")[0][0]
+    build(PROJECT_ROOT / "dbt_project", settings.warehouse_path)
+    return sent
+
+
+@pytest.mark.parametrize(("percent", "blocks"), [(1, False), (12, True)])
+def test_a_delivery_above_the_defect_threshold_blocks_and_the_previous_version_stays(settings, suites, percent,
+                                                                                     blocks):
+    assert gate_and_publish(settings, suites, run_at=RUN_1).gate.passed
+    before = _query(settings, "select count(*), count(employer_uscc) from published.persons")[0]
+    assert _deliver_wrong_check_characters(settings, percent) > 0
+    outcome = gate_and_publish(settings, suites, run_at=RUN_2, incremental=True)
+    hrss = [(t, e.expectation, e.department) for t, e in outcome.gate.failures() if e.department == "hrss"]
+    if blocks:
+        assert not outcome.gate.passed and outcome.published == {}
+        assert ("intermediate.int_person_identifiers_unioned", "expect_column_values_to_be_in_set", "hrss") in hrss
+        assert _query(settings, "select count(*), count(employer_uscc) from published.persons")[0] == before
+    else:
+        assert outcome.gate.passed and hrss == [] and outcome.published
+
+
+def test_incremental_uniqueness_sees_the_rows_sharing_a_changed_key(settings, suites):
+    assert gate_and_publish(settings, suites, run_at=RUN_1).gate.passed
+    _query(settings, "insert into population.persons select * replace (loaded_at + interval 1 hour as loaded_at) "
+                     "from population.persons where person_id = (select min(person_id) from population.persons)")
+    outcome = gate_and_publish(settings, suites, run_at=RUN_2, incremental=True)
+    unique = next(e for t, e in outcome.gate.failures() if t == "population.persons"
+                  and e.expectation == "expect_column_values_to_be_unique")
+    assert unique.unexpected_count == 2 and outcome.published == {}
+    scoped = [v for v in outcome.gate.validations if v.suite_name == "population.persons (keys of person_id rows)"]
+    assert len(scoped) == 1 and scoped[0].results[0].result["element_count"] == 2

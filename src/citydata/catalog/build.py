@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from citydata.catalog import entities as E
+from citydata.catalog.column_lineage import attach_column_lineage, relation
 from citydata.catalog.dbt import enrich, manifest_entities
 from citydata.errors import CityDataError
 from citydata.ingest.config import ConnectorConfig, Table
@@ -19,14 +20,19 @@ from citydata.warehouse.raw import META_COLUMNS, RAW_SCHEMA, current_view_name, 
 
 CATALOG_VERSION = 1
 
-_META_DESCRIPTIONS = {
-    "_topic": "Kafka topic the event was read from", "_partition": "Kafka partition",
-    "_offset": "Kafka offset", "_key": "Event key: JSON of the primary key",
-    "_op": "Change operation: r (snapshot), c, u, d", "_source_seq": "Source order (LSN / position)",
-    "_source_pos": "Source position as text", "_tx_id": "Source transaction id",
-    "_snapshot": "Read during the initial snapshot", "_source_ts_ms": "Source commit time (ms)",
-    "_event_ts_ms": "Connector event time (ms)", "_loaded_at": "Time the landing sink stored it",
-    "_before": "Row image before the change (JSON)",
+_META_DESCRIPTIONS = {  # (Chinese, English)
+    "_topic": ("来源 Kafka 主题", "Kafka topic the event was read from"),
+    "_partition": ("Kafka 分区", "Kafka partition"), "_offset": ("Kafka 偏移量", "Kafka offset"),
+    "_key": ("事件键：主键的 JSON", "Event key: JSON of the primary key"),
+    "_op": ("变更类型：r 快照，c 新增，u 修改，d 删除", "Change operation: r (snapshot), c, u, d"),
+    "_source_seq": ("源端顺序（LSN / 位点）", "Source order (LSN / position)"),
+    "_source_pos": ("源端位点文本", "Source position as text"),
+    "_tx_id": ("源端事务号", "Source transaction id"),
+    "_snapshot": ("是否在初始快照中读取", "Read during the initial snapshot"),
+    "_source_ts_ms": ("源端提交时间（毫秒）", "Source commit time (ms)"),
+    "_event_ts_ms": ("采集器事件时间（毫秒）", "Connector event time (ms)"),
+    "_loaded_at": ("落地时间", "Time the landing sink stored it"),
+    "_before": ("变更前的行（JSON）", "Row image before the change (JSON)"),
 }
 
 _ENVELOPE_FIELDS = [("source", "RECORD"), ("op", "STRING"), ("ts_ms", "LONG")]
@@ -38,17 +44,25 @@ def _services() -> list[dict[str, Any]]:
          "displayName": "消息总线", "description": "Kafka topics carrying CDC change events"},
         {"name": E.SOURCE_SERVICE, "type": "databaseService", "serviceType": "Postgres",
          "displayName": "部门源系统", "description": "Department source databases"},
-        {"name": E.WAREHOUSE_SERVICE, "type": "databaseService", "serviceType": "DuckDb",
-         "displayName": "数据仓库", "description": "The bureau's warehouse: raw, staging, marts"},
+        # OpenMetadata has no DuckDB service type; CustomDatabase is its type for everything else.
+        {"name": E.WAREHOUSE_SERVICE, "type": "databaseService", "serviceType": "CustomDatabase",
+         "displayName": "数据仓库",
+         "description": "The bureau's warehouse (DuckDB, or PostgreSQL at scale): raw, staging, marts"},
     ]
 
 
 def _source_columns(table: Table, label_type: str = "Manual", all_text: bool = False) -> list[dict]:
     return [E.column(name, "VARCHAR" if all_text else spec.type,
+                     description=_class_description(spec.classification),
                      tags=E.classification_tags(spec.classification, label_type),
                      primary_key=name in table.primary_key and not all_text,
                      position=i)
             for i, (name, spec) in enumerate(table.columns.items(), start=1)]
+
+
+def _class_description(classification: str | None) -> str:
+    zh, en, _ = E.CLASSIFICATIONS.get(classification or "", ("", "", ""))
+    return E.bilingual(zh, en)
 
 
 def _connector_entities(connector: ConnectorConfig, owner: dict[str, Any]
@@ -63,17 +77,21 @@ def _connector_entities(connector: ConnectorConfig, owner: dict[str, Any]
         zh = t.description_zh or t.name
         source = E.table_entity(
             E.source_table_fqn(connector.name, t.schema_, t.name), kind="source",
-            display_name=zh, description=t.description_en, columns=_source_columns(t),
-            owner=owner, extension={**ext, "primaryKey": list(t.primary_key)})
+            display_name=zh, description=E.bilingual(t.description_zh, t.description_en),
+            columns=_source_columns(t), owner=owner, extension={**ext, "primaryKey": list(t.primary_key)})
         topic_name = connector.topic(t)
         image = {"name": "after", "dataType": "RECORD",
-                 "children": [{"name": n, "dataType": "STRING"} for n in t.columns]}
+                 "children": [{"name": n, "dataType": "STRING",
+                               "tags": E.classification_tags(spec.classification, "Propagated")}
+                              for n, spec in t.columns.items()]}
         fields = [{**image, "name": "before"}, image] + [{"name": n, "dataType": d} for n, d in _ENVELOPE_FIELDS]
         topic = E.topic_entity(
             topic_name, display_name=f"{zh}（变更事件）", owner=owner, schema_fields=fields,
-            description=f"Debezium-style change events of {t.schema_}.{t.name} ({t.description_en})",
+            description=E.bilingual(
+                f"{t.schema_}.{t.name}（{zh}）的变更事件，Debezium 格式",
+                f"Debezium-style change events of {t.schema_}.{t.name} ({t.description_en})"),
             extension=ext)
-        meta = [E.column(c, typ, description=_META_DESCRIPTIONS.get(c, ""), position=i)
+        meta = [E.column(c, typ, description=E.bilingual(*_META_DESCRIPTIONS.get(c, ("", ""))), position=i)
                 for i, (c, typ) in enumerate(META_COLUMNS, start=1)]
         data = _source_columns(t, "Propagated", all_text=True)
         for i, col in enumerate(data, start=len(meta) + 1):
@@ -81,8 +99,11 @@ def _connector_entities(connector: ConnectorConfig, owner: dict[str, Any]
         raw_name = table_name(connector.name, t.name)
         raw = E.table_entity(
             E.warehouse_fqn(RAW_SCHEMA, raw_name), kind="raw", display_name=f"{zh}（原始变更）",
-            description=(f"Append-only change log of {t.schema_}.{t.name} from {connector.name}; "
-                         f"current state in view {RAW_SCHEMA}.{current_view_name(connector.name, t.name)}"),
+            description=E.bilingual(
+                f"{connector.name} 的 {t.schema_}.{t.name}（{zh}）的只增变更日志；当前状态见视图 "
+                f"{RAW_SCHEMA}.{current_view_name(connector.name, t.name)}",
+                f"Append-only change log of {t.schema_}.{t.name} from {connector.name}; "
+                f"current state in view {RAW_SCHEMA}.{current_view_name(connector.name, t.name)}"),
             columns=meta + data, owner=owner,
             extension={**ext, "topic": topic_name,
                        "currentView": f"{RAW_SCHEMA}.{current_view_name(connector.name, t.name)}"})
@@ -152,6 +173,37 @@ def apply_columns(tables: list[dict], table_columns: dict[str, list[tuple[str, s
                         col[k] = typed[k]
 
 
+def apply_grades(entities: list[dict]) -> None:
+    """Tag each table and topic with its data grade: the highest grade of its columns (topic:
+    of its schema fields), ``DataGrade.L2`` (internal) when nothing in it is classified."""
+    for entity in entities:
+        items = entity.get("columns") or []
+        if not items:
+            fields = (entity.get("messageSchema") or {}).get("schemaFields") or []
+            items = [c for f in fields for c in [f, *(f.get("children") or [])]]
+        grade = max((g for c in items if (g := E.highest_grade(c.get("tags") or []))),
+                    default=E.DEFAULT_GRADE)
+        entity["tags"] = [t for t in entity["tags"] if not t["tagFQN"].startswith(E.GRADE_CLASSIFICATION + ".")]
+        entity["tags"].append(E.tag(f"{E.GRADE_CLASSIFICATION}.{grade}", "Derived"))
+
+
+def _column_sources(manifest: dict[str, Any], tables: list[dict],
+                    table_columns: dict[str, list[tuple[str, str]]] | None) -> dict:
+    """Models' column sources traced in their compiled SQL (manifests from ``dbt build``)."""
+    if not any(n.get("compiled_code") for n in (manifest.get("nodes") or {}).values()):
+        return {}
+    from citydata.catalog.sql_lineage import model_column_sources
+
+    relations: dict[str, list[str]] = {}
+    for t in tables:
+        if t["service"]["name"] == E.WAREHOUSE_SERVICE:
+            relations[relation(t)] = [c["name"] for c in t["columns"]]
+            if t["extension"].get("currentView"):  # what dbt sources read
+                relations[t["extension"]["currentView"]] = relations[relation(t)]
+    relations.update({rel: [c for c, _ in cols] for rel, cols in (table_columns or {}).items()})
+    return model_column_sources(manifest, relations)
+
+
 def build_catalog(connectors: list[ConnectorConfig], manifest_path: Path | None = None,
                   gate_results: dict | None = None, row_counts: dict | None = None,
                   *, table_columns: dict[str, list[tuple[str, str]]] | None = None,
@@ -178,6 +230,7 @@ def build_catalog(connectors: list[ConnectorConfig], manifest_path: Path | None 
         topics += tp
         edges += e
     teams[E.BUREAU_TEAM] = E.team(E.BUREAU_TEAM, "市大数据中心", "City Big Data Center")
+    manifest: dict[str, Any] = {}
     if manifest_path is not None:
         try:
             manifest = json.loads(Path(manifest_path).read_text(encoding="utf-8"))
@@ -190,6 +243,8 @@ def build_catalog(connectors: list[ConnectorConfig], manifest_path: Path | None 
         edges += m_edges
     apply_columns(tables, table_columns)
     enrich(tables, edges)
+    apply_grades(tables + topics)
+    attach_column_lineage(tables + topics, edges, _column_sources(manifest, tables, table_columns))
     quality = attach_quality(tables, gate_results, row_counts, int(now.timestamp() * 1000))
     catalog = {
         "catalogVersion": CATALOG_VERSION, "generatedAt": now.isoformat(timespec="seconds"),

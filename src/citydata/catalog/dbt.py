@@ -76,13 +76,15 @@ def _source_folder(node: dict[str, Any]) -> str | None:
 
 
 def _model_columns(node: dict[str, Any]) -> list[dict]:
+    """Documented columns: type, classification and the description in Chinese
+    (``meta.description_zh``) and English (``description``)."""
     cols = []
     for i, (key, spec) in enumerate((node.get("columns") or {}).items(), start=1):
-        meta = spec.get("meta") or {}
+        meta = _meta(spec)
         cls = meta.get("classification")
         cols.append(E.column(spec.get("name") or key, spec.get("data_type") or meta.get("data_type"),
-                             description=spec.get("description") or "", position=i,
-                             tags=E.classification_tags(cls)))
+                             description=E.bilingual(meta.get("description_zh"), spec.get("description")),
+                             position=i, tags=E.classification_tags(cls)))
     return cols
 
 
@@ -108,7 +110,8 @@ def _model_entity(node: dict[str, Any], teams: dict[str, dict], connector_depart
     return E.table_entity(
         E.warehouse_fqn(str(node["schema"]), name), kind=layer,
         display_name=str(meta.get("display_name_zh") or meta.get("display_name") or name),
-        description=node.get("description") or "", columns=_model_columns(node),
+        description=E.bilingual(meta.get("description_zh"), node.get("description")),
+        columns=_model_columns(node),
         owner=E.team_ref(team), table_type="View" if materialized == "view" else "Regular",
         extension=ext)
 

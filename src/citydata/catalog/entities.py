@@ -19,10 +19,51 @@ BUREAU_TEAM = "data_bureau"
 
 LAYERS = ("source", "topic", "raw", "staging", "intermediate", "mart", "seed")
 BASE_LIBRARIES = ("population", "legal_entity", "credit", "governance")
+# (Chinese, English) names of layers and base libraries: OpenMetadata's Layer / BaseLibrary tags.
+LAYER_LABELS: dict[str, tuple[str, str]] = {
+    "source": ("部门源系统表", "Department source tables"),
+    "topic": ("消息主题", "Kafka topics (change events)"),
+    "raw": ("原始层", "Raw change logs"),
+    "staging": ("标准层", "Staging (standardised)"),
+    "intermediate": ("整合层", "Intermediate (matched, survived)"),
+    "mart": ("基础库", "Base libraries (marts)"),
+    "seed": ("参考数据", "Reference data (seeds)"),
+}
+LIBRARY_LABELS: dict[str, tuple[str, str]] = {
+    "population": ("人口综合库", "Population library"),
+    "legal_entity": ("法人综合库", "Legal-entity library"),
+    "credit": ("信用信息库", "Credit library"),
+    "governance": ("数据治理库", "Governance (issues for departments)"),
+    "history": ("历史库", "History (type-2 periods)"),
+}
 
 # Column classifications (from connector YAML) that mark sensitive personal information.
-PERSONAL_CLASSES = {"resident_id", "person_name", "phone", "address", "birth_date", "email",
+PERSONAL_CLASSES = {"resident_id", "person_name", "phone", "mobile", "address", "birth_date", "email",
                     "bank_account", "passport"}
+
+# Data grades (数据分级), lowest to highest: OpenMetadata classification ``DataGrade``.
+GRADE_CLASSIFICATION = "DataGrade"
+GRADES: dict[str, tuple[str, str]] = {
+    "L1": ("公开", "Public: may be opened to anyone."),
+    "L2": ("内部", "Internal: for government use; the default for data nobody classified."),
+    "L3": ("敏感", "Sensitive: personal information; masked outside the owning department."),
+    "L4": ("高敏感", "Highly sensitive: identifiers of natural persons; access by approval only."),
+}
+DEFAULT_GRADE = "L2"
+# Column classifications: (Chinese label, English label, grade).
+CLASSIFICATIONS: dict[str, tuple[str, str, str]] = {
+    "resident_id": ("公民身份号码", "Resident ID number", "L4"),
+    "passport": ("护照号码", "Passport number", "L4"),
+    "bank_account": ("银行账号", "Bank account number", "L4"),
+    "person_name": ("自然人姓名", "Name of a natural person", "L3"),
+    "address": ("住址", "Address", "L3"),
+    "mobile": ("手机号码", "Mobile phone number", "L3"),
+    "phone": ("电话号码", "Phone number", "L3"),
+    "email": ("电子邮箱", "E-mail address", "L3"),
+    "birth_date": ("出生日期", "Date of birth", "L3"),
+    "subject_code": ("信用主体代码", "Credit subject code (ID number or USCC)", "L3"),
+    "uscc": ("统一社会信用代码", "Unified social credit code of an organisation", "L1"),
+}
 
 _ID_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "urn:citydata:catalog")
 
@@ -99,14 +140,39 @@ def tag(tag_fqn: str, label_type: str = "Manual", description: str | None = None
     return label
 
 
+def grade_of(classification: str) -> str:
+    """The data grade (``L1``…``L4``) of a column classification; unknown classes are ``L2``."""
+    return CLASSIFICATIONS.get(classification, ("", "", DEFAULT_GRADE))[2]
+
+
 def classification_tags(classification: str | None, label_type: str = "Manual") -> list[dict]:
-    """Column tags for a connector classification: ``DataClassification.<c>`` (+ ``PII.Sensitive``)."""
+    """Column tags for a connector classification: ``DataClassification.<c>``, its grade
+    ``DataGrade.L<n>`` (+ ``PII.Sensitive`` for personal information)."""
     if not classification:
         return []
-    tags = [tag(f"DataClassification.{classification}", label_type)]
+    tags = [tag(f"DataClassification.{classification}", label_type),
+            tag(f"{GRADE_CLASSIFICATION}.{grade_of(classification)}", label_type)]
     if classification in PERSONAL_CLASSES:
         tags.append(tag("PII.Sensitive", label_type))
     return tags
+
+
+def highest_grade(tags: list[dict]) -> str | None:
+    """The highest ``DataGrade`` among tag labels, or None."""
+    found = [t["tagFQN"].split(".", 1)[1] for t in tags
+             if t["tagFQN"].startswith(GRADE_CLASSIFICATION + ".")]
+    return max(found) if found else None
+
+
+def bilingual(zh: str | None, en: str | None) -> str:
+    """One OpenMetadata description in both languages: Chinese first, then English."""
+    parts = [p.strip() for p in (zh, en) if p and p.strip()]
+    return "\n\n".join(dict.fromkeys(parts))
+
+
+def column_fqn(entity_fqn: str, *path: str) -> str:
+    """A column's (or topic schema field's) FQN: the entity's FQN plus the column path."""
+    return fqn(*split_fqn(entity_fqn), *path)
 
 
 def column(name: str, type_text: str | None, *, description: str = "", position: int | None = None,

@@ -4,9 +4,9 @@ One ephemeral GE context per gate run. Each table is read once per batch, with o
 expectations name (plus derived columns computed in SQL): through Arrow into GE's pandas datasource on
 DuckDB, as a query asset of GE's SQL datasource on PostgreSQL (see ``warehouses.py``).
 
-Incremental runs (``since``: table → the load time validated up to) check row-level expectations only
-on the rows loaded after it — the changed partition — while whole-table checks (uniqueness, row count,
-drift, freshness) still see the whole table, reading only their columns.
+Incremental runs (``since``: table → the load time validated up to) check strict row-level expectations
+only on the rows loaded after it — the changed partition — while whole-table checks (uniqueness, row
+count, drift, freshness, and ``mostly`` shares) still see the whole table, reading only their columns.
 """
 
 from __future__ import annotations
@@ -110,11 +110,18 @@ def _expectation_classes() -> dict[str, type]:
             if name.startswith("Expect")}
 
 
-def _gx_expectation(spec: ExpectationSpec, kwargs: dict[str, Any], classes: dict[str, type]) -> Any:
+def _gx_expectation(spec: ExpectationSpec, kwargs: dict[str, Any], classes: dict[str, type], index: int) -> Any:
+    """The GE expectation, tagged with ``index`` in its meta: GE does not return results in suite order."""
     cls = classes.get(spec.expectation.replace("_", ""))
     if cls is None:
         raise CityDataError(f"unknown expectation {spec.expectation!r}: see Great Expectations' gallery")
-    return cls(**kwargs)
+    return cls(**kwargs, meta={"citydata_check": index})
+
+
+def partitionable(spec: ExpectationSpec) -> bool:
+    """Whether checking only the changed rows gives the whole table's verdict: a strict row-level check
+    (every row must pass). A ``mostly`` check is a share of the whole table, so it reads the whole table."""
+    return bool(ROW_LEVEL.match(spec.expectation)) and spec.kwargs.get("mostly") in (None, 1, 1.0)
 
 
 def condition_columns(kwargs: dict[str, Any]) -> set[str]:
@@ -128,7 +135,28 @@ class _Check:
     spec: ExpectationSpec
     kwargs: dict[str, Any] | None  # None: nothing to compare with yet
     detail: str
-    partitioned: bool = False
+    scope: str = "whole"  # "whole", "changed" (the changed rows) or "keys:<column>" (rows sharing their keys)
+
+
+def _scope(spec: ExpectationSpec, incremental: bool) -> str:
+    """Which rows an incremental run must show the check. A uniqueness check sees the rows whose key
+    occurs among the changed rows: the previous version passed, so any duplicate now involves one."""
+    if not incremental:
+        return "whole"
+    if partitionable(spec):
+        return "changed"
+    if spec.expectation == "expect_column_values_to_be_unique" and not spec.kwargs.get("row_condition"):
+        return f"keys:{spec.column}"
+    return "whole"
+
+
+def _scope_condition(scope: str, changed: str | None, relation: str) -> str | None:
+    if scope == "whole" or changed is None:
+        return None
+    if scope == "changed":
+        return changed
+    column = quote(scope.partition(":")[2])
+    return f"{column} in (select {column} from {relation} where {changed})"
 
 
 def _select(table: str, names: set[str], derived: dict[str, str], available: list[str],
@@ -156,26 +184,23 @@ def _validate_table(warehouse: Warehouse, context: Any, classes: dict[str, type]
             missing.append(spec)
             continue
         kwargs, detail = dynamic_kwargs(warehouse, table, spec, entry.derived, run_at, schema_map)
-        checks.append(_Check(spec, kwargs, detail,
-                             partitioned=bool(since and load_time and ROW_LEVEL.match(spec.expectation))))
+        checks.append(_Check(spec, kwargs, detail, _scope(spec, bool(since and load_time))))
     where = f"{quote(load_time)} > cast('{since}' as timestamp with time zone)" if since and load_time else None
+    relation = physical(table, schema_map)
     outcome: dict[int, Any] = {}
-    for partitioned in (False, True):
-        batch_checks = [c for c in checks if c.partitioned == partitioned and c.kwargs is not None]
-        if not batch_checks:
-            continue
+    for scope in dict.fromkeys(c.scope for c in checks if c.kwargs is not None):
+        batch_checks = [c for c in checks if c.scope == scope and c.kwargs is not None]
         names = set().union(*(({c.spec.column} if c.spec.column else set()) | condition_columns(c.spec.kwargs)
                               for c in batch_checks))
-        sql = _select(table, names, entry.derived, available, where if partitioned else None, schema_map)
-        batch = warehouse.add_batch(context, f"{table}__{'changed' if partitioned else 'whole'}".replace(".", "__"),
-                                    sql)
-        suite = gx.ExpectationSuite(f"{table}{' (changed rows)' if partitioned else ''}")
-        for check in batch_checks:
-            suite.add_expectation(_gx_expectation(check.spec, check.kwargs, classes))
+        sql = _select(table, names, entry.derived, available, _scope_condition(scope, where, relation), schema_map)
+        batch = warehouse.add_batch(context, re.sub(r"[^A-Za-z0-9_]", "__", f"{table}__{scope}"), sql)
+        suite = gx.ExpectationSuite(table if scope == "whole" else f"{table} ({scope.replace(':', ' of ')} rows)")
+        for index, check in enumerate(batch_checks):
+            suite.add_expectation(_gx_expectation(check.spec, check.kwargs, classes, index))
         validation = batch.validate(suite)
         validations.append(validation)
-        for check, res in zip(batch_checks, validation.results):
-            outcome[id(check)] = res
+        for res in validation.results:
+            outcome[id(batch_checks[res.expectation_config.meta["citydata_check"]])] = res
     count_sql = f"select count(*){f', max({quote(load_time)})' if load_time else ''} from {physical(table, schema_map)}"
     total, *newest = warehouse.rows(count_sql)[0]
     validated = total if where is None else warehouse.rows(

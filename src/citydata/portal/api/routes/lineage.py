@@ -1,4 +1,5 @@
-"""JSON lineage: ``GET /api/lineage/{fqn}?direction=upstream|downstream|both&depth=N``."""
+"""JSON lineage of a dataset or one column: ``GET /api/lineage/{fqn}?direction=upstream|downstream|both&depth=N``
+(a column's FQN is its dataset's plus the column name)."""
 
 from __future__ import annotations
 
@@ -17,7 +18,8 @@ router = APIRouter(prefix="/api/lineage", tags=["lineage"])
 def lineage(fqn: str, catalog: Catalog,
             direction: Literal["upstream", "downstream", "both"] = "both",
             depth: Annotated[int | None, Query(ge=0)] = None) -> dict[str, Any]:
-    """``{"entity", "nodes", "edges"}`` — nodes carry ``layer``, ``direction`` and ``depth``."""
+    """``{"entity", "nodes", "edges"}`` — nodes carry ``layer``, ``direction`` and ``depth``; for a
+    column also ``column``, and its nodes are columns (see ``citydata.catalog.lineage``)."""
     try:
         return walk(catalog, fqn, direction, depth)
     except UnknownEntityError as exc:

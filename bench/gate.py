@@ -1,0 +1,136 @@
+"""Gate benchmark: the quality gate's time as a share of the build's, full and incremental.
+
+In one run, on the synthetic city of ``bench.build`` loaded into a fresh DuckDB:
+- full ``dbt build``, then the whole gate-and-publish step (``publishing.gate_and_publish``: GE validation
+  of raw, staging and marts, publish, quarantine, scorecards, run record, Data Docs);
+- a 1% change appended as CDC events, the incremental ``dbt build``, then the incremental gate (row-level
+  checks on the changed partition only); and, as the peer in the same run, a full re-validation of the
+  same data (``run_gate`` without a partition) to show what the partition saves.
+Target: gate step ≤ 20% of the build it follows, on 2 cores at 1,000,000 persons.
+
+    python -m bench.gate [--persons 1000000 --entities 200000 --credit-records 2000000] [--small]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+import time
+from pathlib import Path
+
+import duckdb
+
+from bench.build import (
+    FULL,
+    RESULTS,
+    SMALL,
+    _say,
+    append_changes,
+    change_events,
+    copy_project,
+    generate_city,
+    machine,
+    timed_build,
+)
+from citydata.ingest.config import load_connectors
+from citydata.publishing import gate_and_publish
+from citydata.quality.gate import run_gate
+from citydata.quality.suites import load_suites
+from citydata.settings import PROJECT_ROOT, Settings
+from citydata.warehouse.direct import load_frames
+
+TARGET_SHARE = 0.20
+RUN_1, RUN_2 = "2026-11-22T02:00:00+00:00", "2026-11-23T02:00:00+00:00"
+
+
+def _gate_step(settings: Settings, suites, run_at: str, incremental: bool) -> dict:
+    started = time.perf_counter()
+    outcome = gate_and_publish(settings, suites, run_at=run_at, incremental=incremental)
+    step = time.perf_counter() - started
+    slowest = sorted(outcome.gate.tables, key=lambda t: t.rows_validated or 0, reverse=True)[:5]
+    return {"step_seconds": round(step, 3), "validation_seconds": round(outcome.gate.seconds, 3),
+            "passed": outcome.gate.passed, "published_tables": len(outcome.published),
+            "datasets": len(outcome.gate.tables),
+            "rows": sum(t.rows for t in outcome.gate.tables),
+            "rows_validated_row_by_row": sum(t.rows_validated or 0 for t in outcome.gate.tables),
+            "quarantined_rows": sum(outcome.quarantined.values()),
+            "largest_partitions": {t.table: t.rows_validated for t in slowest}}
+
+
+def run(persons: int, entities: int, credit_records: int, seed: int, work_dir: Path) -> dict:
+    result: dict = {"benchmark": "gate", "recorded_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "machine": machine(),
+                    "requested": {"persons": persons, "entities": entities, "credit_records": credit_records},
+                    "seed": seed}
+    connectors = load_connectors(PROJECT_ROOT / "connectors")
+    suites = load_suites(PROJECT_ROOT / "expectations")
+    settings = Settings(var_dir=work_dir)
+    t0 = time.perf_counter()
+    city, _ = generate_city(persons, entities, credit_records, seed)
+    project = copy_project(work_dir)
+    con = duckdb.connect(str(settings.warehouse_path))
+    try:
+        load_frames(con, connectors, city.final_tables())
+    finally:
+        con.close()
+    del city
+    _say("loaded; full build", t0)
+    _, full = timed_build(project, settings.warehouse_path)
+    result["full_build_seconds"] = full["seconds"]
+    _say("full gate", t0)
+    result["full_gate"] = _gate_step(settings, suites, RUN_1, incremental=False)
+    con = duckdb.connect(str(settings.warehouse_path))
+    try:
+        result["change_events"] = sum(append_changes(con, connectors, change_events(con, seed)).values())
+    finally:
+        con.close()
+    _say("1% change; incremental build", t0)
+    _, incremental = timed_build(project, settings.warehouse_path)
+    result["incremental_build_seconds"] = incremental["seconds"]
+    _say("incremental gate", t0)
+    result["incremental_gate"] = _gate_step(settings, suites, RUN_2, incremental=True)
+    con = duckdb.connect(str(settings.warehouse_path), read_only=True)
+    try:
+        peer = run_gate(con, suites, layers=("raw", "staging", "marts"), run_at=RUN_2)
+    finally:
+        con.close()
+    result["peer_full_revalidation_seconds"] = round(peer.seconds, 3)
+    _say("done", t0)
+    full_step, inc_step = result["full_gate"]["step_seconds"], result["incremental_gate"]["step_seconds"]
+    result["ratios"] = {
+        "full_gate_vs_full_build": round(full_step / result["full_build_seconds"], 3),
+        "incremental_gate_vs_incremental_build": round(inc_step / result["incremental_build_seconds"], 3),
+        "incremental_validation_vs_full_revalidation": round(
+            result["incremental_gate"]["validation_seconds"] / peer.seconds, 3) if peer.seconds else None,
+    }
+    result["targets"] = {"max_gate_share_of_build": TARGET_SHARE}
+    result["met"] = {name: value <= TARGET_SHARE for name, value in result["ratios"].items()
+                     if name.endswith("_build") and value is not None}
+    return result
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--persons", type=int)
+    parser.add_argument("--entities", type=int)
+    parser.add_argument("--credit-records", type=int)
+    parser.add_argument("--small", action="store_true", help=f"{SMALL} → results/gate-small.json")
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--out", type=Path, help="results file (default results/gate.json or gate-small.json)")
+    parser.add_argument("--work-dir", type=Path, help="where the warehouse goes (default: a temporary directory)")
+    args = parser.parse_args(argv)
+    scale = SMALL if args.small else FULL
+    out = args.out or RESULTS / ("gate-small.json" if args.small else "gate.json")
+    if args.work_dir:
+        args.work_dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=args.work_dir) as tmp:
+        result = run(args.persons or scale["persons"], args.entities or scale["entities"],
+                     args.credit_records or scale["credit_records"], args.seed, Path(tmp))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
+    print(json.dumps(result, indent=2, ensure_ascii=False))
+    return result
+
+
+if __name__ == "__main__":
+    main()
