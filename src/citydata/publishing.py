@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from citydata.catalog import build_catalog, write_catalog
+from citydata.catalog.build import attach_scorecards
 from citydata.catalog.introspect import warehouse_columns
 from citydata.ingest.config import ConnectorConfig
 from citydata.quality.data_docs import build_data_docs
@@ -16,7 +17,7 @@ from citydata.quality.gate import GateResult, run_gate
 from citydata.quality.publish import publish
 from citydata.quality.quarantine import quarantine_gate
 from citydata.quality.runs import record_run, save_watermarks, watermarks
-from citydata.quality.scorecards import compute_scorecards, department_scorecards
+from citydata.quality.scorecards import compute_scorecards, department_scorecards, scorecard_trends
 from citydata.quality.suites import Suite
 from citydata.quality.warehouses import DuckWarehouse
 from citydata.settings import Settings
@@ -89,8 +90,10 @@ def snapshot_catalog(settings: Settings, connectors: list[ConnectorConfig], mani
     con = duck.connect(settings.warehouse_path, read_only=True)
     try:
         columns = warehouse_columns(con)
+        trends = scorecard_trends(con)
     finally:
         con.close()
     catalog = build_catalog(connectors, manifest_path, gate, counts, table_columns=columns)
+    attach_scorecards(catalog.get("tables") or [], trends)
     write_catalog(catalog, settings.catalog_path)
     return catalog

@@ -47,6 +47,15 @@ def test_report_has_department_scorecards_and_data_docs(demo_run):
     assert (settings.data_docs_dir / "index.html").exists()
 
 
+def test_catalog_requests_written_for_openmetadata(demo_run):
+    settings, report = demo_run
+    om = report["openmetadata"]
+    assert om["mode"] == "dry-run" and om["requests"] > 100
+    written = sorted((settings.var_dir / "openmetadata" / "requests").glob("*.json"))
+    assert len(written) == om["requests"]
+    assert om["kinds"].get("lineage", 0) > 20
+
+
 def test_base_library_counts_match_ground_truth(demo_run):
     _, report = demo_run
     expected, libs = report["expected"], report["base_libraries"]

@@ -90,3 +90,23 @@ def test_catalog_rewrite_is_picked_up(catalog_path: Path, built_catalog: dict) -
 def test_static_css(client: TestClient) -> None:
     r = client.get("/static/style.css")
     assert r.status_code == 200 and "gate-fail" in r.text
+
+
+def test_dataset_page_shows_the_scorecard_trend(built_catalog: dict, tmp_path: Path) -> None:
+    import copy
+
+    from citydata.catalog.build import attach_scorecards
+
+    catalog = copy.deepcopy(built_catalog)
+    run = {"dataset": "marts.credit_profiles", "department": None, "rows": 100, "completeness": 0.99,
+           "uniqueness": 1.0, "timeliness_hours": 2.5, "consistency": None}
+    attach_scorecards(catalog["tables"], {"marts.credit_profiles": [
+        {**run, "run_at": "2026-11-21T02:00:00+00:00", "validity": 0.9},
+        {**run, "run_at": "2026-11-22T02:00:00+00:00", "validity": 0.975}]})
+    with TestClient(create_app(write_catalog(catalog, tmp_path / "catalog.json"))) as c:
+        html = c.get(dataset_url(MART)).text
+    section = html.split('id="scorecard"', 1)[1].split("</section>", 1)[0]
+    assert section.index('data-run="2026-11-22') < section.index('data-run="2026-11-21')  # newest first
+    assert "97.5%" in section and "90.0%" in section and "2.5" in section
+    with TestClient(create_app(write_catalog(built_catalog, tmp_path / "bare.json"))) as bare:
+        assert "No scorecard yet" in bare.get(dataset_url(MART)).text

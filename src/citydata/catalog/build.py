@@ -152,6 +152,18 @@ def attach_quality(tables: list[dict], gate_results: dict | None,
             "unmatchedTables": sorted(set(gate_tables) - known)}
 
 
+def attach_scorecards(tables: list[dict], trends: dict[str, list[dict]]) -> None:
+    """Put each dataset's scorecards (``quality.scorecards`` rows, oldest run first) in
+    ``extension.scorecard``: the latest run's scores and the trend the portal draws."""
+    for t in tables:
+        if t["service"]["name"] != E.WAREHOUSE_SERVICE:
+            continue
+        view = t["extension"].get("currentView")
+        trend = trends.get(_schema_key(t)) or (trends.get(view) if view else None)
+        if trend:
+            t["extension"]["scorecard"] = {"latest": trend[-1], "trend": trend}
+
+
 def apply_columns(tables: list[dict], table_columns: dict[str, list[tuple[str, str]]] | None) -> None:
     """Fill warehouse tables' column types (and columns dbt did not document) from the warehouse's
     own ``information_schema`` (see :func:`citydata.catalog.introspect.warehouse_columns`)."""

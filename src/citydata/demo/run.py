@@ -9,6 +9,7 @@ import shutil
 
 from rich.console import Console
 
+from citydata.catalog import publish_catalog
 from citydata.demo.live import stream_while
 from citydata.demo.stages import StageLog
 from citydata.errors import CityDataError
@@ -140,6 +141,10 @@ def _build_and_publish(settings: Settings, connectors, suites, log: StageLog, re
     with log.stage("catalog snapshot") as st:
         catalog = snapshot_catalog(settings, connectors, result.manifest_path, gate.to_dict(), counts)
         st.set_rows(len(catalog.get("tables", [])) + len(catalog.get("topics", [])))
+    with log.stage("catalog → OpenMetadata") as st:
+        openmetadata = publish_catalog(settings, catalog)
+        st.set_rows(openmetadata["requests"])
+        st.note(f"{openmetadata['mode']}: " + (openmetadata.get("out") or openmetadata.get("server", "")))
     report.update({
         "finished_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "stages": log.to_list(),
@@ -149,6 +154,7 @@ def _build_and_publish(settings: Settings, connectors, suites, log: StageLog, re
         "gate": gate.to_dict(),
         "published": published,
         "scorecards": outcome.scorecards,
+        "openmetadata": openmetadata,
         "quarantined": outcome.quarantined,
         "outputs": {"warehouse": str(settings.warehouse_path), "catalog": str(settings.catalog_path),
                     "gate": str(settings.gate_path), "data_docs": str(outcome.data_docs),

@@ -8,26 +8,11 @@ from urllib.parse import quote
 
 from fastapi.templating import Jinja2Templates
 
-from citydata.catalog.entities import LAYERS
+from citydata.catalog.entities import LAYER_LABELS, LAYERS, LIBRARY_LABELS
 
 HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=HERE / "templates")
 
-LAYER_LABELS: dict[str, tuple[str, str]] = {
-    "source": ("部门源系统表", "Department source tables"),
-    "topic": ("消息主题", "Kafka topics (change events)"),
-    "raw": ("原始层", "Raw change logs"),
-    "staging": ("标准层", "Staging (standardised)"),
-    "intermediate": ("整合层", "Intermediate (matched, survived)"),
-    "mart": ("基础库", "Base libraries (marts)"),
-    "seed": ("参考数据", "Reference data (seeds)"),
-}
-LIBRARY_LABELS: dict[str, tuple[str, str]] = {
-    "population": ("人口综合库", "Population library"),
-    "legal_entity": ("法人综合库", "Legal-entity library"),
-    "credit": ("信用信息库", "Credit library"),
-    "governance": ("数据治理库", "Governance (issues for departments)"),
-}
 GATE_LABELS = {"pass": ("通过", "passed"), "fail": ("未通过", "failed"), None: ("未检查", "not checked")}
 
 

@@ -144,9 +144,21 @@ def department_scorecards(frame: pd.DataFrame) -> pd.DataFrame:
 
 def scorecard_trend(con: duckdb.DuckDBPyConnection, dataset: str) -> list[dict]:
     """The dataset's scorecards over time, oldest run first."""
+    return scorecard_trends(con, dataset).get(dataset, [])
+
+
+def scorecard_trends(con: duckdb.DuckDBPyConnection, dataset: str | None = None,
+                     last: int = 30) -> dict[str, list[dict]]:
+    """Every dataset's (or one dataset's) last ``last`` scorecards, oldest run first."""
     try:
-        frame = con.execute("select * from quality.scorecards where dataset = ? order by run_at", [dataset]).df()
+        frame = con.execute(
+            "select * exclude (_n) from (select *, row_number() over (partition by dataset order by run_at desc) "
+            "as _n from quality.scorecards where dataset = coalesce(?, dataset)) where _n <= ? "
+            "order by dataset, run_at", [dataset, last]).df()
     except duckdb.CatalogException:
-        return []
+        return {}
     frame["run_at"] = frame["run_at"].map(lambda t: t.isoformat())
-    return [{k: (None if pd.isna(v) else v) for k, v in r.items()} for r in frame.to_dict(orient="records")]
+    out: dict[str, list[dict]] = {}
+    for r in frame.to_dict(orient="records"):
+        out.setdefault(r["dataset"], []).append({k: (None if pd.isna(v) else v) for k, v in r.items()})
+    return out

@@ -51,7 +51,8 @@ def dataset(request: Request, fqn: str, catalog: Catalog) -> HTMLResponse:
     return templates.TemplateResponse(request, "dataset.html", {
         "catalog": catalog, "e": entity, "layer": layer_of(entity),
         "upstream": sorted(upstream, key=lambda n: (-n["depth"], n["fullyQualifiedName"])),
-        "downstream": downstream, "gate": (entity.get("extension") or {}).get("gate")})
+        "downstream": downstream, "gate": (entity.get("extension") or {}).get("gate"),
+        "scorecard": (entity.get("extension") or {}).get("scorecard")})
 
 
 def not_found_page(request: Request, message_zh: str, message_en: str) -> HTMLResponse:
