@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -51,6 +54,7 @@ class GateOutcome:
     quarantined: dict[str, int] = field(default_factory=dict)  # "<table>:<expectation>:<column>" → rows
     scorecards: list[dict] = field(default_factory=list)  # per department, this run
     data_docs: Path | None = None
+    seconds: dict[str, float] = field(default_factory=dict)  # per phase: validate, publish, quarantine, …
 
 
 def gate_and_publish(settings: Settings, suites: list[Suite], run_at: str | None = None,
@@ -64,25 +68,48 @@ def gate_and_publish(settings: Settings, suites: list[Suite], run_at: str | None
     ``quality.gate_failures``), the quarantined rows, the scorecards and the Data Docs. ``incremental``
     validates row by row only what landed after the last passed run (``quality.gate_watermarks``)."""
     run_at = run_at or dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    timer = _Timer()
     con = duck.connect(settings.warehouse_path)
     warehouse = DuckWarehouse(con)
     try:
         since = watermarks(warehouse) if incremental else None
-        gate = run_gate(warehouse, suites, layers=("raw", "staging", "marts"), run_at=run_at, since=since)
-        published = publish(warehouse, mart_tables(con)) if gate.passed else {}
-        record_run(warehouse, gate, run_at, mode="incremental" if incremental else "full", published=bool(published))
-        if gate.passed:
-            save_watermarks(warehouse, gate, run_at)
-        quarantined = quarantine_gate(con, suites, gate, run_at, include_passing=True, since=since)
-        scorecards = department_scorecards(compute_scorecards(con, gate, run_at))
+        with timer("validate"):
+            gate = run_gate(warehouse, suites, layers=("raw", "staging", "marts"), run_at=run_at, since=since)
+        with timer("publish"):
+            published = publish(warehouse, mart_tables(con)) if gate.passed else {}
+        with timer("record"):
+            record_run(warehouse, gate, run_at, mode="incremental" if incremental else "full",
+                       published=bool(published))
+            if gate.passed:
+                save_watermarks(warehouse, gate, run_at)
+        with timer("quarantine"):
+            quarantined = quarantine_gate(con, suites, gate, run_at, include_passing=True, since=since)
+        with timer("scorecards"):
+            scorecards = department_scorecards(compute_scorecards(con, gate, run_at))
         counts = {t: con.execute(f"select count(*) from {t}").fetchone()[0] for t in mart_tables(con)}
     finally:
         con.close()
     settings.gate_path.parent.mkdir(parents=True, exist_ok=True)
     settings.gate_path.write_text(json.dumps(gate.to_dict(), ensure_ascii=False, indent=2), encoding="utf-8")
-    docs = build_data_docs(gate, settings.data_docs_dir, run_at)
+    with timer("data_docs"):
+        docs = build_data_docs(gate, settings.data_docs_dir, run_at)
     return GateOutcome(gate, published, counts, quarantined,
-                       json.loads(scorecards.to_json(orient="records", date_format="iso")), docs)
+                       json.loads(scorecards.to_json(orient="records", date_format="iso")), docs, timer.seconds)
+
+
+class _Timer:
+    """Seconds per named phase."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+
+    @contextmanager
+    def __call__(self, phase: str) -> Iterator[None]:
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.seconds[phase] = round(time.perf_counter() - started, 3)
 
 
 def snapshot_catalog(settings: Settings, connectors: list[ConnectorConfig], manifest_path: Path | None,
