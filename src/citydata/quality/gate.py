@@ -201,12 +201,12 @@ def _validate_table(warehouse: Warehouse, context: Any, classes: dict[str, type]
         validations.append(validation)
         for res in validation.results:
             outcome[id(batch_checks[res.expectation_config.meta["citydata_check"]])] = res
-    count_sql = f"select count(*){f', max({quote(load_time)})' if load_time else ''} from {physical(table, schema_map)}"
-    total, *newest = warehouse.rows(count_sql)[0]
-    validated = total if where is None else warehouse.rows(
-        f"select count(*) from {physical(table, schema_map)} where {where}")[0][0]
+    # one pass over the table (a raw current-state view recomputes its dedup on every read)
+    total, newest, validated = warehouse.rows(
+        f"select count(*), {f'max({quote(load_time)})' if load_time else 'null'}, "
+        f"{f'count(*) filter (where {where})' if where else 'count(*)'} from {relation}")[0]
     result = TableResult(table, int(total), rows_validated=int(validated),
-                         watermark=str(newest[0]) if newest and newest[0] is not None else None)
+                         watermark=str(newest) if newest is not None else None)
     for check in checks:
         res = outcome.get(id(check))
         spec = check.spec
