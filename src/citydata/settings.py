@@ -61,6 +61,20 @@ class OpenMetadataSettings(BaseModel):
     backoff_seconds: float = Field(default=1.0, ge=0)  # doubles per retry, at most 60 s
 
 
+class CirculationSettings(BaseModel):
+    """Trusted circulation. The pseudonym master secret comes only from the environment
+    (``CITYDATA_CIRCULATION__MASTER_SECRET``); the audit log's Ed25519 signing key from
+    ``CITYDATA_CIRCULATION__SIGNING_KEY`` (base64 of the 32-byte seed) or else a key file generated
+    once with mode 0600 (default ``<var>/keys/audit-ed25519.key``)."""
+
+    master_secret: SecretStr | None = None
+    signing_key: SecretStr | None = None
+    signing_key_path: Path | None = None
+    audit_path: Path | None = None  # default <var>/audit/audit.sqlite
+    policies_dir: Path = PROJECT_ROOT / "policies"
+    log_origin: str = "citydata.audit/v1"
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="CITYDATA_", env_nested_delimiter="__")
 
@@ -74,6 +88,7 @@ class Settings(BaseSettings):
     ingest: IngestSettings = IngestSettings()
     synth: SynthSettings = SynthSettings()
     openmetadata: OpenMetadataSettings = OpenMetadataSettings()
+    circulation: CirculationSettings = CirculationSettings()
 
     @property
     def warehouse_path(self) -> Path:

@@ -1,0 +1,123 @@
+"""The append-only audit log (存证): entries in SQLite, a signed checkpoint after every append.
+
+Why SQLite: it is in the standard library, one file, transactional (an entry and its checkpoint
+commit together), and takes appends from the CLI, the portal and Airflow tasks while others read —
+the DuckDB warehouse allows one writer process at a time, and a JSON-lines file has no atomic
+"append entry + checkpoint". Triggers refuse UPDATE and DELETE, but the guarantee is cryptographic,
+not the triggers: each entry is a leaf of an RFC 6962 Merkle tree and every tree head is signed, so
+an edit, deletion, re-ordering or truncation shows in :func:`citydata.circulation.audit_verify.verify_log`.
+The newest checkpoint is also written to a witness file beside the database (what a consumer or an
+external witness would keep), so cutting entries and their checkpoints off the end is caught too.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+from citydata.circulation.checkpoints import Checkpoint, sign_checkpoint
+from citydata.circulation.merkle import CompactRange, leaf_hash
+from citydata.errors import CityDataError
+
+ACTIONS = frozenset({"grant", "revoke", "request", "approve", "reject", "restricted_read", "download",
+                     "extract", "reidentify", "publish", "policy_change"})
+
+_SCHEMA = """
+create table if not exists entries (seq integer primary key, entry text not null);
+create table if not exists checkpoints (size integer primary key, note text not null);
+create trigger if not exists entries_no_update before update on entries
+  begin select raise(abort, 'the audit log is append-only'); end;
+create trigger if not exists entries_no_delete before delete on entries
+  begin select raise(abort, 'the audit log is append-only'); end;
+"""
+
+
+def canonical(entry: dict[str, Any]) -> bytes:
+    """The exact bytes that are hashed: sorted keys, no spaces, UTF-8."""
+    return json.dumps(entry, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+class AuditLog:
+    """One log file. ``key`` signs checkpoints; a reader that only verifies needs the public key."""
+
+    def __init__(self, path: Path, key: Ed25519PrivateKey, origin: str = "citydata.audit/v1"):
+        self.path = Path(path)
+        self.key = key
+        self.origin = origin
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(self.path, isolation_level=None, timeout=30)
+        self._db.executescript(_SCHEMA)
+        self._range = CompactRange()
+
+    @property
+    def public_key(self) -> Ed25519PublicKey:
+        return self.key.public_key()
+
+    @property
+    def witness_path(self) -> Path:
+        return self.path.with_suffix(".checkpoint")
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> AuditLog:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def append(self, action: str, actor: str, *, consumer: str | None = None, dataset: str | None = None,
+               rows: int | None = None, at: datetime | None = None, **detail: Any) -> tuple[int, Checkpoint]:
+        """Append one entry and sign the new tree head, in one transaction; returns (seq, checkpoint)."""
+        if action not in ACTIONS:
+            raise CityDataError(f"audit action {action!r} is not one of {', '.join(sorted(ACTIONS))}")
+        db = self._db
+        db.execute("begin immediate")
+        try:
+            seq = db.execute("select count(*) from entries").fetchone()[0]
+            if self._range.size != seq:  # another process appended: rebuild the right edge
+                self._range = CompactRange()
+                for (text,) in db.execute("select entry from entries order by seq"):
+                    self._range.append(leaf_hash(text.encode()))
+            entry = {"seq": seq, "at": (at or datetime.now(UTC)).isoformat(timespec="microseconds"),
+                     "action": action, "actor": actor, "consumer": consumer, "dataset": dataset,
+                     "rows": rows, "detail": detail}
+            data = canonical(entry)
+            db.execute("insert into entries (seq, entry) values (?, ?)", (seq, data.decode()))
+            self._range.append(leaf_hash(data))
+            checkpoint = sign_checkpoint(self.key, self.origin, self._range.size, self._range.root())
+            db.execute("insert into checkpoints (size, note) values (?, ?)", (checkpoint.size, checkpoint.to_json()))
+            db.execute("commit")
+        except BaseException:
+            db.execute("rollback")
+            self._range = CompactRange()
+            raise
+        self._write_witness(checkpoint)
+        return seq, checkpoint
+
+    def _write_witness(self, checkpoint: Checkpoint) -> None:
+        tmp = self.witness_path.with_suffix(".checkpoint.tmp")
+        tmp.write_text(checkpoint.to_json(), encoding="utf-8")
+        os.replace(tmp, self.witness_path)
+
+    def raw_entries(self) -> list[tuple[int, str]]:
+        """(seq, stored text) in seq order, as stored — what verification hashes."""
+        return list(self._db.execute("select seq, entry from entries order by seq"))
+
+    def entries(self) -> list[dict[str, Any]]:
+        return [json.loads(text) for _, text in self.raw_entries()]
+
+    def checkpoints(self) -> list[Checkpoint]:
+        return [Checkpoint.from_json(note, f"checkpoint of size {size} in {self.path}")
+                for size, note in self._db.execute("select size, note from checkpoints order by size")]
+
+    def witness(self) -> Checkpoint | None:
+        if not self.witness_path.exists():
+            return None
+        return Checkpoint.from_json(self.witness_path.read_text(encoding="utf-8"), str(self.witness_path))
