@@ -73,3 +73,18 @@ def test_policy_errors_are_one_line(tmp_path: Path) -> None:
         load_grading(tmp_path)
     with pytest.raises(CityDataError, match="class 'iris' has no grade"):
         POLICY.grade_of("iris")
+
+
+def test_catalog_tags_come_from_the_grading_policy(connectors: list) -> None:
+    from citydata.catalog import entities as E
+
+    assert E.DEFAULT_GRADE == POLICY.default_grade
+    assert {g: zh for g, (zh, _) in E.GRADES.items()} == {g: t["zh"] for g, t in POLICY.grades.items()}
+    for cls, spec in POLICY.classes.items():
+        tags = {t["tagFQN"] for t in E.classification_tags(cls)}
+        assert f"DataGrade.{spec.grade}" in tags and E.CLASSIFICATIONS[cls][2] == spec.grade
+        assert ("PII.Sensitive" in tags) == (spec.personal != "none"), cls
+        assert spec.zh and spec.en, f"{cls} needs zh/en labels for the catalog"
+    declared = {c.classification for conn in connectors for t in conn.tables for c in t.columns.values()
+                if c.classification}
+    assert declared <= set(POLICY.classes), "every class a connector declares has a grade in the policy"

@@ -7,9 +7,13 @@ Everything here returns plain dicts shaped like OpenMetadata's generated models
 
 from __future__ import annotations
 
+import functools
 import re
 import uuid
 from typing import Any
+
+from citydata.circulation.grading import GradingPolicy, load_grading
+from citydata.settings import Settings
 
 KAFKA_SERVICE = "kafka"
 SOURCE_SERVICE = "departments"
@@ -37,33 +41,34 @@ LIBRARY_LABELS: dict[str, tuple[str, str]] = {
     "history": ("历史库", "History (type-2 periods)"),
 }
 
-# Column classifications (from connector YAML) that mark sensitive personal information.
-PERSONAL_CLASSES = {"resident_id", "person_name", "phone", "mobile", "address", "birth_date", "email",
-                    "bank_account", "passport"}
-
-# Data grades (数据分级), lowest to highest: OpenMetadata classification ``DataGrade``.
+# Data grades (数据分级), lowest to highest: OpenMetadata classification ``DataGrade``. The grades, the
+# class → grade map and which classes are personal information are read from ``policies/grading.yaml``
+# through :mod:`citydata.circulation.grading`, the same file masking and release use:
+#   GRADES           {grade: (Chinese, English)}
+#   DEFAULT_GRADE    the grade of a column nobody classified
+#   CLASSIFICATIONS  {class: (Chinese label, English label, grade)}
+#   PERSONAL_CLASSES classes that are personal information (tagged ``PII.Sensitive``)
+# They are loaded on first use (module ``__getattr__``), not at import.
 GRADE_CLASSIFICATION = "DataGrade"
-GRADES: dict[str, tuple[str, str]] = {
-    "L1": ("公开", "Public: may be opened to anyone."),
-    "L2": ("内部", "Internal: for government use; the default for data nobody classified."),
-    "L3": ("敏感", "Sensitive: personal information; masked outside the owning department."),
-    "L4": ("高敏感", "Highly sensitive: identifiers of natural persons; access by approval only."),
-}
-DEFAULT_GRADE = "L2"
-# Column classifications: (Chinese label, English label, grade).
-CLASSIFICATIONS: dict[str, tuple[str, str, str]] = {
-    "resident_id": ("公民身份号码", "Resident ID number", "L4"),
-    "passport": ("护照号码", "Passport number", "L4"),
-    "bank_account": ("银行账号", "Bank account number", "L4"),
-    "person_name": ("自然人姓名", "Name of a natural person", "L3"),
-    "address": ("住址", "Address", "L3"),
-    "mobile": ("手机号码", "Mobile phone number", "L3"),
-    "phone": ("电话号码", "Phone number", "L3"),
-    "email": ("电子邮箱", "E-mail address", "L3"),
-    "birth_date": ("出生日期", "Date of birth", "L3"),
-    "subject_code": ("信用主体代码", "Credit subject code (ID number or USCC)", "L3"),
-    "uscc": ("统一社会信用代码", "Unified social credit code of an organisation", "L1"),
-}
+_FROM_POLICY = ("GRADES", "DEFAULT_GRADE", "CLASSIFICATIONS", "PERSONAL_CLASSES")
+
+
+@functools.cache
+def _grading() -> GradingPolicy:
+    return load_grading(Settings().circulation.policies_dir)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _FROM_POLICY:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    policy = _grading()
+    return {
+        "GRADES": {g: (text["zh"], text["en"]) for g, text in policy.grades.items()},
+        "DEFAULT_GRADE": policy.default_grade,
+        "CLASSIFICATIONS": {c: (p.zh, p.en, p.grade) for c, p in policy.classes.items()},
+        "PERSONAL_CLASSES": frozenset(c for c, p in policy.classes.items() if p.personal != "none"),
+    }[name]
+
 
 _ID_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "urn:citydata:catalog")
 
@@ -141,8 +146,10 @@ def tag(tag_fqn: str, label_type: str = "Manual", description: str | None = None
 
 
 def grade_of(classification: str) -> str:
-    """The data grade (``L1``…``L4``) of a column classification; unknown classes are ``L2``."""
-    return CLASSIFICATIONS.get(classification, ("", "", DEFAULT_GRADE))[2]
+    """The data grade (``L1``…``L4``) of a column classification; classes the policy lacks get its default."""
+    policy = _grading()
+    cls = policy.classes.get(classification)
+    return cls.grade if cls else policy.default_grade
 
 
 def classification_tags(classification: str | None, label_type: str = "Manual") -> list[dict]:
@@ -152,7 +159,8 @@ def classification_tags(classification: str | None, label_type: str = "Manual") 
         return []
     tags = [tag(f"DataClassification.{classification}", label_type),
             tag(f"{GRADE_CLASSIFICATION}.{grade_of(classification)}", label_type)]
-    if classification in PERSONAL_CLASSES:
+    cls = _grading().classes.get(classification)
+    if cls is not None and cls.personal != "none":
         tags.append(tag("PII.Sensitive", label_type))
     return tags
 

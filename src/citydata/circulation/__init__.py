@@ -8,5 +8,10 @@
 - ``masking`` — roles × grades → allow / mask / hash / generalise / deny; ``enforce`` is the one
   function every outbound path calls (policy ``policies/masking.yaml``);
 - ``watermark`` — recipient fingerprints (domain pseudonyms + canary records) and leak tracing;
-- ``context`` — these resources resolved from Settings; ``policy_files`` — policy YAML loading.
+- ``odrl``, ``usage``, ``grants`` — ODRL-style usage policies per dataset (``policies/usage.yaml``),
+  access requests decided by the owning department's steward, time-limited grants checked on every use;
+- ``release`` — the one gate for outbound data: basis (owner / open / grant), grant check, masking,
+  watermark for downloads under a grant, audit;
+- ``context`` — these resources resolved from Settings; ``policy_files`` — policy YAML loading;
+  ``sqlite_file`` — the SQLite file the audit log and the grant store each keep.
 """

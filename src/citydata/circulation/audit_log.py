@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import os
-import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -23,10 +22,13 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 
 from citydata.circulation.checkpoints import Checkpoint, sign_checkpoint
 from citydata.circulation.merkle import CompactRange, leaf_hash
+from citydata.circulation.sqlite_file import SqliteFile
 from citydata.errors import CityDataError
 
 ACTIONS = frozenset({"grant", "revoke", "request", "approve", "reject", "restricted_read", "download",
-                     "extract", "reidentify", "publish", "policy_change"})
+                     "extract", "refuse", "reidentify", "publish", "policy_change"})
+USE_ACTIONS = frozenset({"restricted_read", "download", "extract"})  # a use of data by a consumer
+DOWNLOAD_ACTIONS = frozenset({"download", "extract"})  # a copy left the platform
 
 _SCHEMA = """
 create table if not exists entries (seq integer primary key, entry text not null);
@@ -43,16 +45,13 @@ def canonical(entry: dict[str, Any]) -> bytes:
     return json.dumps(entry, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
-class AuditLog:
+class AuditLog(SqliteFile):
     """One log file. ``key`` signs checkpoints; a reader that only verifies needs the public key."""
 
     def __init__(self, path: Path, key: Ed25519PrivateKey, origin: str = "citydata.audit/v1"):
-        self.path = Path(path)
+        super().__init__(path, _SCHEMA)
         self.key = key
         self.origin = origin
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(self.path, isolation_level=None, timeout=30)
-        self._db.executescript(_SCHEMA)
         self._range = CompactRange()
 
     @property
@@ -62,15 +61,6 @@ class AuditLog:
     @property
     def witness_path(self) -> Path:
         return self.path.with_suffix(".checkpoint")
-
-    def close(self) -> None:
-        self._db.close()
-
-    def __enter__(self) -> AuditLog:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     def append(self, action: str, actor: str, *, consumer: str | None = None, dataset: str | None = None,
                rows: int | None = None, at: datetime | None = None, **detail: Any) -> tuple[int, Checkpoint]:
@@ -109,6 +99,16 @@ class AuditLog:
     def raw_entries(self) -> list[tuple[int, str]]:
         """(seq, stored text) in seq order, as stored — what verification hashes."""
         return list(self._db.execute("select seq, entry from entries order by seq"))
+
+    def grant_usage(self, grant: int) -> tuple[int, int]:
+        """(rows, downloads) released under ``grant`` so far, summed from the entries themselves."""
+        uses, downloads = sorted(USE_ACTIONS), sorted(DOWNLOAD_ACTIONS)
+        rows, copies = self._db.execute(
+            "select coalesce(sum(json_extract(entry, '$.rows')), 0),"
+            f" count(*) filter (where json_extract(entry, '$.action') in ({', '.join('?' * len(downloads))}))"
+            f" from entries where json_extract(entry, '$.action') in ({', '.join('?' * len(uses))})"
+            " and json_extract(entry, '$.detail.grant') = ?", (*downloads, *uses, grant)).fetchone()
+        return int(rows), int(copies)
 
     def entries(self) -> list[dict[str, Any]]:
         return [json.loads(text) for _, text in self.raw_entries()]

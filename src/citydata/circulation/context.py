@@ -1,9 +1,11 @@
-"""Circulation resources resolved from Settings: the audit log, its key, the master secret."""
+"""Circulation resources resolved from Settings: the audit log, its key, the master secret, the grant store."""
 
 from __future__ import annotations
 
 from citydata.circulation.audit_log import AuditLog
 from citydata.circulation.checkpoints import load_signing_key
+from citydata.circulation.grants import GrantStore
+from citydata.circulation.usage import load_usage
 from citydata.errors import CityDataError
 from citydata.settings import Settings
 
@@ -15,6 +17,11 @@ def open_audit_log(settings: Settings) -> AuditLog:
     key_path = c.signing_key_path or settings.var_dir / "keys" / "audit-ed25519.key"
     key = load_signing_key(c.signing_key.get_secret_value() if c.signing_key else None, key_path)
     return AuditLog(c.audit_path or settings.var_dir / "audit" / "audit.sqlite", key, c.log_origin)
+
+
+def open_grants(settings: Settings, log: AuditLog) -> GrantStore:
+    """Access requests and grants, in ``grants.sqlite`` beside the audit log, under ``policies/usage.yaml``."""
+    return GrantStore(log.path.with_name("grants.sqlite"), log, load_usage(settings.circulation.policies_dir))
 
 
 def master_secret(settings: Settings) -> bytes:

@@ -24,6 +24,8 @@ Grade = Literal["L1", "L2", "L3", "L4"]
 class ClassPolicy(BaseModel):
     grade: Grade
     personal: Literal["sensitive", "general", "none"]
+    zh: str = ""  # labels for the catalog's DataClassification tags
+    en: str = ""
 
 
 class GradingPolicy(BaseModel):

@@ -5,8 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-# Actions that are a use of data by a consumer.
-USE_ACTIONS = frozenset({"restricted_read", "download", "extract"})
+from citydata.circulation.audit_log import DOWNLOAD_ACTIONS, USE_ACTIONS
 
 
 def metering(entries: Iterable[dict[str, Any]]) -> dict[str, dict[str, int]]:
@@ -18,7 +17,7 @@ def metering(entries: Iterable[dict[str, Any]]) -> dict[str, dict[str, int]]:
         m = out.setdefault(e["consumer"], {"requests": 0, "rows": 0, "downloads": 0, "datasets": set()})
         m["requests"] += 1
         m["rows"] += int(e.get("rows") or 0)
-        m["downloads"] += e["action"] in ("download", "extract")
+        m["downloads"] += e["action"] in DOWNLOAD_ACTIONS
         if e.get("dataset"):
             m["datasets"].add(e["dataset"])
     return {c: {**m, "datasets": len(m["datasets"])} for c, m in sorted(out.items())}

@@ -19,10 +19,12 @@ import hmac
 import random
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
 
 import pandas as pd
 
-from citydata.circulation.audit_log import AuditLog
+from citydata.circulation.audit_log import DOWNLOAD_ACTIONS, AuditLog
 from citydata.circulation.masking import MaskingPolicy, enforce
 from citydata.circulation.pseudonyms import Pseudonymiser, domain_key
 
@@ -71,14 +73,16 @@ def _canaries(extract: pd.DataFrame, recipient: str, master: bytes, domain: Pseu
 def issue_extract(frame: pd.DataFrame, grades: dict[str, str], *, recipient: str, role: str, dataset: str,
                   policy: MaskingPolicy, domain: Pseudonymiser, master: bytes, log: AuditLog,
                   classes: dict[str, str | None] | None = None, actor: str = "portal",
-                  canaries: int = CANARIES) -> pd.DataFrame:
-    """The extract ``recipient`` receives: enforced for its role and domain, canaries mixed in, audited."""
+                  canaries: int = CANARIES, action: str = "extract", at: datetime | None = None,
+                  **detail: Any) -> pd.DataFrame:
+    """The extract ``recipient`` receives: enforced for its role and domain, canaries mixed in, audited
+    (as ``action``, with ``detail`` such as the grant and purpose)."""
     visible = enforce(frame, grades, role, policy, classes=classes, pseudonymiser=domain).reset_index(drop=True)
     fakes, digests = _canaries(visible, recipient, master, domain, canaries) if len(visible) else (visible, [])
     seed = int.from_bytes(hmac.new(domain_key(master, f"canary:{recipient}"), b"order", hashlib.sha256).digest()[:8], "big")
     extract = pd.concat([visible, fakes], ignore_index=True).sample(frac=1, random_state=seed % 2**32)
-    log.append("extract", actor, consumer=recipient, dataset=dataset, rows=len(visible), role=role,
-               domain=domain.domain, columns=list(extract.columns), canaries=digests)
+    log.append(action, actor, consumer=recipient, dataset=dataset, rows=len(visible), at=at, role=role,
+               domain=domain.domain, columns=list(extract.columns), canaries=digests, **detail)
     return extract.reset_index(drop=True)
 
 
@@ -93,7 +97,7 @@ class Trace:
 
 def trace_leak(leaked: pd.DataFrame, log: AuditLog, master: bytes) -> Trace:
     """Who received the rows in ``leaked`` (any subset of rows and columns of an extract)."""
-    issued = [e for e in log.entries() if e["action"] == "extract"]
+    issued = [e for e in log.entries() if e["action"] in DOWNLOAD_ACTIONS and "canaries" in e["detail"]]
     owner: dict[str, set[str]] = {}
     recipients_of: dict[str, set[str]] = {}
     for e in issued:
