@@ -80,7 +80,7 @@ def test_every_service_the_platform_needs(spec):
     assert "wal_level=logical" in services["departments-db"]["command"]
     assert {"--binlog-format=ROW", "--binlog-row-image=FULL"} <= set(services["mariadb"]["command"])
     assert any(a.startswith("--log-bin") for a in services["mariadb"]["command"])
-    assert services["connect"]["command"] == ["citydata", "connect", "run"]
+    assert services["connect"]["command"] == ["citydata", "connect", "run", "--no-land"]  # Airflow lands
     for name, verb in (("airflow-api-server", "api-server"), ("airflow-scheduler", "scheduler"),
                        ("airflow-dag-processor", "dag-processor"), ("airflow-init", "db migrate")):
         assert services[name]["build"] == "." and f"exec airflow {verb}" in services[name]["command"][-1], name

@@ -110,3 +110,36 @@ def test_service_runs_a_mysql_connector(mariadb, kafka, tmp_path, monkeypatch):
     con = duckdb.connect(str(settings.warehouse_path), read_only=True)
     assert con.execute(f"select id, v from raw.{db}__t__current").fetchall() == [("2", "B")]
     con.close()
+
+
+
+def test_no_land_streams_to_kafka_and_leaves_the_warehouse_alone(kafka, mariadb, tmp_path, monkeypatch):
+    """``citydata connect run --no-land`` (compose, where Airflow lands): connectors only."""
+    monkeypatch.setenv("SVC_MARIADB_PASSWORD", mariadb.password or "")
+    db = f"svcn{uuid.uuid4().hex[:6]}"
+    mariadb.create_database(db)
+    conn = mariadb.connect(db)
+    with conn.cursor() as cur:
+        cur.execute("create table t (id bigint primary key, v varchar(10))")
+        cur.execute("insert into t values (1, 'a'), (2, 'b'), (3, 'c')")
+    conn.close()
+    cfg = ConnectorConfig.model_validate({
+        "name": db, "type": "mysql", "topic_prefix": db, "department": {"code": "d", "name_zh": "某局", "name_en": "D"},
+        "connection": {"database": db, "host": mariadb.host, "port": mariadb.port, "user": mariadb.user,
+                       "password_env": "SVC_MARIADB_PASSWORD"},
+        "tables": [{"schema": db, "name": "t", "primary_key": ["id"]}]})
+    settings = Settings(var_dir=tmp_path / "var")
+    service = ConnectService(settings, [cfg], None, kafka.bootstrap_servers, land=False).start(metrics_port=0)
+    try:
+        deadline, metrics = time.monotonic() + 60, ""
+        while time.monotonic() < deadline:
+            metrics = _get(service.metrics.port, "/metrics")[1]
+            if f'citydata_connector_events_total{{connector="{db}"}} 3' in metrics:
+                break
+            time.sleep(0.3)
+        assert f'citydata_connector_events_total{{connector="{db}"}} 3' in metrics, metrics
+        assert "citydata_sink_landed_total" not in metrics
+        assert "sink" not in service.health()[1]
+    finally:
+        service.stop()
+    assert not settings.warehouse_path.exists()

@@ -16,6 +16,8 @@ def connect_run(
     synthetic: bool = typer.Option(False, help="Run on an embedded PostgreSQL loaded with the synthetic city, "
                                               "with a trickle of live changes."),
     metrics_port: int | None = typer.Option(None, help="Health/metrics port (default 9108; 0 = any free port)."),
+    land: bool = typer.Option(True, help="Also land the topics into the warehouse; --no-land when another "
+                                         "process (the Airflow landing DAG) owns the warehouse."),
 ) -> None:
     """Run every connector and the landing sink until SIGTERM or Ctrl-C; /health and /metrics on a port."""
     import threading
@@ -38,10 +40,11 @@ def connect_run(
             threading.Thread(target=apply_live, args=(city, services.postgres,
                                                       [c for c in connectors if c.type == "postgres"]),
                              kwargs={"batch_size": 10, "pause_s": 0.2}, daemon=True).start()
-        service = ConnectService(settings, connectors, services.postgres, services.kafka_bootstrap)
+        service = ConnectService(settings, connectors, services.postgres, services.kafka_bootstrap, land=land)
         service.start(metrics_port)
-        console.print(f"connect: {len(connectors)} connectors → {services.kafka_bootstrap} → "
-                      f"{settings.warehouse_path}; health and metrics on "
+        console.print(f"connect: {len(connectors)} connectors → {services.kafka_bootstrap}"
+                      f"{f' → {settings.warehouse_path}' if land else ' (landing left to another process)'}; "
+                      "health and metrics on "
                       f"http://{settings.ingest.metrics_host}:{service.metrics.port}/metrics  (Ctrl-C to stop)")
         try:
             while not service.stop_event.wait(1.0):

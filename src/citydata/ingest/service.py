@@ -36,14 +36,18 @@ class WorkerState:
 
 class ConnectService:
     def __init__(self, settings: Settings, connectors: list[ConnectorConfig], server: PostgresServer,
-                 bootstrap: str):
+                 bootstrap: str, land: bool = True):
+        """``land=False``: connectors only (sources → Kafka); something else (the Airflow landing DAG)
+        owns the warehouse, which DuckDB lets only one process write."""
         self.settings, self.connectors, self.server, self.bootstrap = settings, connectors, server, bootstrap
+        self.land = land
         self.stop_event = threading.Event()
         self.offsets = OffsetStore(settings.state_dir / "offsets")
         self.cdcs: dict = {}  # name → PostgresCDC or MySqlCDC (same surface)
         self.producers: dict[str, EventProducer] = {}
         self.state: dict[str, WorkerState] = {c.name: WorkerState() for c in connectors}
-        self.state["sink"] = WorkerState()
+        if land:
+            self.state["sink"] = WorkerState()
         self.slot_lag: dict[str, int | None] = {}
         self.file_results: dict[str, list[dict]] = {}
         self.topic_lag: dict[str, int] = {}
@@ -68,7 +72,8 @@ class ConnectService:
             else:
                 self.cdcs[c.name] = PostgresCDC(c, self.server, self.producers[c.name], self.offsets)
             self._spawn(f"cdc-{c.name}", self._run_connector, c.name)
-        self._spawn("sink", self._run_sink)
+        if self.land:
+            self._spawn("sink", self._run_sink)
         self._spawn("monitor", self._run_monitor)
         port = self.settings.ingest.metrics_port if metrics_port is None else metrics_port
         self.metrics = MetricsServer(self.settings.ingest.metrics_host, port, self.render_metrics, self.health).start()
