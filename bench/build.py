@@ -67,11 +67,12 @@ def copy_project(work_dir: Path) -> Path:
 
 def build_summary(result: DbtBuildResult, wall_s: float) -> dict:
     """Seconds, models vs tests (summed node seconds; dbt runs threads, so they exceed the wall time),
-    and the ten slowest nodes."""
+    the load average when it ended (other work on the machine slows it), and the ten slowest nodes."""
     run_s = sum(n.seconds for n in result.nodes if n.resource_type in _RUN_TYPES)
     test_s = sum(n.seconds for n in result.nodes if n.resource_type not in _RUN_TYPES)
     slowest = sorted(result.nodes, key=lambda n: n.seconds, reverse=True)[:10]
     return {"seconds": round(wall_s, 3), "dbt_seconds": result.seconds, "counts": result.counts,
+            "load_average_after": [round(x, 2) for x in os.getloadavg()],
             "node_seconds_models": round(run_s, 3), "node_seconds_tests": round(test_s, 3),
             "slowest_nodes": [{"name": n.name, "type": n.resource_type, "seconds": n.seconds} for n in slowest]}
 

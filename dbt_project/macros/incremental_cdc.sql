@@ -27,8 +27,7 @@
                         case _op when 'r' then 0 when 'c' then 1 when 'u' then 2 else 3 end desc, _offset desc
                 ) as _change_rank
             from {{ change_log_relation(current) }}
-            where _loaded_at > (select coalesce(max(loaded_at), cast('1970-01-01' as timestamp with time zone))
-                                from {{ this }})
+            where _loaded_at > {{ watermark() }}
         ) as ranked
         where _change_rank = 1
     )
@@ -46,13 +45,21 @@
 {%- endmacro %}
 
 
-{# Pre-hook of every staging model: drop the keys deleted at the source since the watermark. #}
+{# Pre-hook of every staging model: note the keys changed or deleted at the source since the watermark
+   for the models built from staging (side table, macros/incremental_keys.sql; meta.touched_key is
+   source_key), and drop the deleted ones; a build from scratch notes '*'. #}
 {% macro delete_removed_source_keys() -%}
-    {%- if is_incremental() and model.sources -%}
+    {%- if model.sources -%}
     {%- set source_name, table_name = model.sources[0] -%}
-    delete from {{ this }} where source_key in (
-        select _key from {{ latest_changes_since_watermark(source(source_name, table_name)) }} as changes
-        where _op = 'd'
-    )
+    {{ ensure_touched_table(this.identifier) }};
+    {%- if is_incremental() %}
+    create temporary table changed_source_keys as
+        select _key as source_key, _op from {{ latest_changes_since_watermark(source(source_name, table_name)) }} as changes;
+    insert into {{ touched_relation(this.identifier) }} (touched_key) select source_key from changed_source_keys;
+    delete from {{ this }} where source_key in (select source_key from changed_source_keys where _op = 'd');
+    drop table changed_source_keys
+    {%- else %}
+    insert into {{ touched_relation(this.identifier) }} (touched_key) values ('*')
+    {%- endif -%}
     {%- endif -%}
 {%- endmacro %}

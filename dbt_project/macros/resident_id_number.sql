@@ -17,7 +17,7 @@
 {%- endmacro %}
 
 {% macro default__normalise_id_number(expression) -%}
-    {%- set cleaned = 'upper(' ~ strip_whitespace(to_half_width(expression)) ~ ')' -%}
+    {%- set cleaned = 'upper(' ~ half_width_stripped(expression) ~ ')' -%}
     {%- set legacy_digits = [] -%}
     {%- for position in range(1, 7) -%}{%- do legacy_digits.append(digit_at(cleaned, position)) -%}{%- endfor -%}
     {%- do legacy_digits.extend(['1', '9']) -%}
@@ -60,6 +60,15 @@
                 and (division.valid_to_year is null or division.valid_to_year >= {{ year }})
         ) then 'unknown_area_code'
     end
+{%- endmacro %}
+
+{# True when the verdict `invalid_reason` once given on the normalised ID number `expression` is no longer
+   what id_number_invalid_reason says because var('reference_date') moved past or before its birth date. #}
+{% macro id_number_verdict_moved(expression, invalid_reason) -%}
+    {%- set reference_day = var("reference_date") | replace("-", "") -%}
+    (({{ invalid_reason }} = 'birth_date_in_future' and substr({{ expression }}, 7, 8) <= '{{ reference_day }}')
+        or (({{ invalid_reason }} is null or {{ invalid_reason }} = 'unknown_area_code')
+            and substr({{ expression }}, 7, 8) > '{{ reference_day }}'))
 {%- endmacro %}
 
 {# True when a normalised ID number is valid (see id_number_invalid_reason). #}

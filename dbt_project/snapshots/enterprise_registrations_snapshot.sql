@@ -17,7 +17,8 @@ select
     registration_status,
     legal_rep_id_number,
     legal_rep_name,
-    coalesce(updated_at, loaded_at) as updated_at
+    coalesce(updated_at, loaded_at) as updated_at,
+    source_key
 from {{ ref('stg_market_regulation__enterprises') }}
 
 {% endsnapshot %}

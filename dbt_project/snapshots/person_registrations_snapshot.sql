@@ -18,7 +18,8 @@ select
     address,
     division_code,
     registration_status,
-    coalesce(updated_at, loaded_at) as updated_at
+    coalesce(updated_at, loaded_at) as updated_at,
+    source_key
 from {{ ref('stg_public_security__persons') }}
 
 {% endsnapshot %}

@@ -31,7 +31,7 @@ def test_build_bench_records_builds_change_and_resolution(tmp_path):
     for build in ("full_build", "incremental_build"):
         b = result[build]
         assert b["seconds"] > 0 and b["counts"].get("success", 0) > 10 and len(b["slowest_nodes"]) == 10
-        assert b["node_seconds_models"] > 0 and b["node_seconds_tests"] > 0
+        assert b["node_seconds_models"] > 0 and b["node_seconds_tests"] > 0 and len(b["load_average_after"]) == 3
     change = result["incremental_change"]
     assert change["by_op"]["u"] > change["by_op"]["d"] > 0
     assert sum(change["events"].values()) == sum(change["by_op"].values())  # every event landed once

@@ -1,35 +1,83 @@
 """Incremental builds (macros/incremental_cdc.sql, macros/incremental_keys.sql).
 
 After CDC changes land — moves, renames, status changes, deletes carrying only their key, new
-registrations, a death record withdrawn, an ID number corrected — an incremental ``dbt build`` must
-leave every table as a build from scratch on the same raw data would, while staging and the
-person-keyed models process only what changed.
+registrations, a death record withdrawn, an ID number corrected, enterprises renamed, re-coded and
+deleted, tax ratings and codes changed, employers and sanction subjects changed — and with the
+reference date moved (penalties leave public view, a birth date stops being in the future), an
+incremental ``dbt build`` must leave every table as a build from scratch on the same raw data would,
+while every incremental model processes only what changed. So must a build after a partial
+``--full-refresh`` of the models other models take their changed keys from.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import shutil
+from pathlib import Path
 
 import duckdb
 import pytest
 from bench.build import append_changes, change_events
-from conftest import DBT_PROJECT, load_and_build
+from conftest import DBT_PROJECT
 
-from citydata.warehouse.dbt_build import build
+from citydata.synth.ids import make_ric
+from citydata.warehouse.dbt_build import build, code_fingerprint
+from citydata.warehouse.direct import load_frames
 
 # Tables a fresh build legitimately differs on: type-2 history and the conflicts log remember the
 # state before the change; the touched-keys side tables are bookkeeping.
 KEEP_HISTORY = {"snapshots", "history"}
 STATEFUL = {("governance", "conflicts")}
 LOAD_COLUMNS = {"loaded_at", "build_id"}
+HISTORY_MARTS = ("person_registrations_history", "legal_entity_status_history")
+# The second build describes a later day: penalties whose publicity ends in between leave public view,
+# ID numbers born in between become valid.
+FIRST_DAY, LATER_DAY = "2026-11-22", "2027-03-01"
+BETWEEN = dt.date(2027, 1, 15)
+UPDATED = "2026-12-01 08:00:00+00"
+LATER = {"reference_date": LATER_DAY}
+# The incremental models that say which run wrote a row (build_id), and the share of their rows a
+# 3% change may rewrite at most.
+REWRITTEN_AT_MOST = {
+    "int_person_identifiers_unioned": 0.2, "int_persons_survived": 0.2, "int_person_deaths_deduplicated": 0.5,
+    "int_person_marital_statuses_derived": 0.3, "int_person_employers_selected": 0.2,
+    "int_person_records_unioned": 0.2, "int_person_records_resolved": 0.35,
+    "int_entity_identifiers_unioned": 0.2, "int_legal_entities_survived": 0.3, "int_entity_occurrences_resolved": 0.3,
+    "int_legal_representatives_checked": 0.3, "int_credit_records_unioned": 0.2, "int_credit_scores_calculated": 0.3,
+}
 
 
-def _current_rows(con: duckdb.DuckDBPyConnection, view: str, n: int) -> list[dict]:
+def _current_rows(con: duckdb.DuckDBPyConnection, view: str, n: int, salt: str = "incremental") -> list[dict]:
     cur = con.execute(f'select * exclude (_op, _source_pos, _source_ts_ms, _loaded_at) from raw."{view}" '
-                      f"order by hash(_key || 'incremental') limit {n}")
+                      f"order by hash(_key || '{salt}') limit {n}")
     names = [d[0] for d in cur.description]
     return [dict(zip(names, row)) for row in cur.fetchall()]
+
+
+def _scalar(con: duckdb.DuckDBPyConnection, sql: str) -> object:
+    return con.execute(sql).fetchone()[0]
+
+
+def _merge(changes: dict, more: dict) -> dict:
+    """Both change sets; a key changed in both ends as `more` says (its events come later)."""
+    return {k: changes.get(k, []) + more.get(k, []) for k in {*changes, *more}}
+
+
+def _verdicts_the_reference_date_moves(con: duckdb.DuckDBPyConnection) -> dict:
+    """Landed before the first build: penalties public until a day between the two reference dates,
+    and enrolments of persons born on that day (a birth date in the future on the first day)."""
+    area = _scalar(con, "select substr(id_number, 1, 6) from raw.public_security__persons__current "
+                        "where length(id_number) = 18 order by _key limit 1")
+    enrolments = _current_rows(con, "hrss__enrolments__current", 3, salt="unborn")
+    unborn = [("u", {**row, "id_number": make_ric(area, BETWEEN, 100 + i), "name": f"未生{i}"})
+              for i, row in enumerate(enrolments)]
+    penalties = con.execute("select * exclude (_op, _source_pos, _source_ts_ms, _loaded_at) "
+                            "from raw.ndrc__sanctions__current where record_type = 'penalty' order by hash(_key) limit 4")
+    names = [d[0] for d in penalties.description]
+    ending = [("u", {**dict(zip(names, row)), "publicity_until": BETWEEN.isoformat()}) for row in penalties.fetchall()]
+    assert len(unborn) == 3 and len(ending) == 4
+    return {("hrss", "enrolments"): unborn, ("ndrc", "sanctions"): ending}
 
 
 def _withdrawn_deaths_and_corrected_ids(con: duckdb.DuckDBPyConnection) -> dict:
@@ -51,7 +99,34 @@ def _withdrawn_deaths_and_corrected_ids(con: duckdb.DuckDBPyConnection) -> dict:
     return {("civil_affairs", "deaths"): deaths, ("hrss", "enrolments"): corrected}
 
 
-def _drop_built_schemas(path) -> None:
+def _entity_and_credit_changes(con: duckdb.DuckDBPyConnection) -> dict:
+    """The legal-entity and credit chains: enterprises renamed (another's name: a fallback match can
+    turn ambiguous), re-coded with a broken USCC and deleted; tax ratings changed, codes dropped and
+    taxpayers deleted; employers changed on enrolments; sanction subjects switched between person
+    and entity. And persons moved out with a new update time (a new period in the history)."""
+    enterprises = _current_rows(con, "market_regulation__enterprises__current", 9, salt="entity")
+    taxpayers = _current_rows(con, "tax__taxpayers__current", 9, salt="entity")
+    employed = _current_rows(con, "hrss__enrolments__current", 6, salt="employer")
+    sanctions = _current_rows(con, "ndrc__sanctions__current", 4, salt="subject")
+    renamed = [("u", {**row, "name": other["name"], "updated_at": UPDATED}) for row, other in zip(enterprises[:3], enterprises[3:6])]
+    recoded = [("u", {**row, "uscc": (row["uscc"] or "9112010000000000XX")[:17] + "Z"}) for row in enterprises[3:5]]
+    deleted = [("d", row) for row in enterprises[6:9]]
+    ratings = [("u", {**row, "credit_rating": rating}) for row, rating in zip(taxpayers[:4], ["A", "D", None, "C"])]
+    uncoded = [("u", {**row, "uscc": None}) for row in taxpayers[4:6]]
+    gone = [("d", row) for row in taxpayers[6:9]]
+    employers = [("u", {**row, "employer_uscc": other["uscc"], "employer_name": other["name"]})
+                 for row, other in zip(employed, enterprises)]
+    switched = [("u", {**row, "subject_type": "entity" if row["subject_type"] == "person" else "person",
+                       "subject_code": other["uscc"] if row["subject_type"] == "person" else row["subject_code"]})
+                for row, other in zip(sanctions, enterprises)]
+    persons = _current_rows(con, "public_security__persons__current", 12, salt="moved")
+    moved = [("u", {**row, "address": other["address"], "status": "moved_out", "updated_at": UPDATED})
+             for row, other in zip(persons[:6], persons[6:])]
+    return {("market_regulation", "enterprises"): renamed + recoded + deleted, ("tax", "taxpayers"): ratings + uncoded + gone,
+            ("hrss", "enrolments"): employers, ("ndrc", "sanctions"): switched, ("public_security", "persons"): moved}
+
+
+def _drop_built_schemas(path: Path) -> None:
     con = duckdb.connect(str(path))
     try:
         catalog = con.execute("select current_database()").fetchone()[0]
@@ -63,45 +138,32 @@ def _drop_built_schemas(path) -> None:
         con.close()
 
 
-@pytest.fixture(scope="module")
-def incremental(tmp_path_factory, connectors, synth_city):
-    work = tmp_path_factory.mktemp("incremental")
-    path = work / "warehouse.duckdb"
-    first = load_and_build(path, connectors, synth_city.final_tables())
-    con = duckdb.connect(str(path))
-    try:
-        changes = change_events(con, seed=7, share=0.03)
-        changes.update(_withdrawn_deaths_and_corrected_ids(con))
-        appended = append_changes(con, connectors, changes)
-    finally:
-        con.close()
-    reference = work / "reference.duckdb"
+def _reference_copy(path: Path, reference: Path) -> Path:
+    """A copy of the warehouse's raw data only, to build from scratch."""
     shutil.copy(path, reference)
     _drop_built_schemas(reference)
-    second = build(DBT_PROJECT, path)
-    second_build_id = json.loads(second.run_results_path.read_text())["metadata"]["invocation_id"]
-    from_scratch = build(DBT_PROJECT, reference)
-    return path, reference, first.result, second, from_scratch, appended, changes, second_build_id
+    return reference
 
 
-def test_incremental_build_passes(incremental):
-    _, _, _, second, from_scratch, appended, _, _ = incremental
-    assert sum(appended.values()) > 50
-    for result in (second, from_scratch):
-        assert not {"error", "fail", "skipped"} & set(result.counts)
+def _land(path: Path, connectors, changes: dict) -> dict[str, int]:
+    con = duckdb.connect(str(path))
+    try:
+        return append_changes(con, connectors, changes)
+    finally:
+        con.close()
 
 
-def test_incremental_build_equals_a_build_from_scratch(incremental):
-    path, reference, *_ = incremental
+def _differences(path: Path, reference: Path) -> tuple[list[str], int]:
+    """Tables (but history, the conflicts log and side tables) whose rows differ between the two
+    warehouses, load columns aside; and how many were compared."""
     con = duckdb.connect(str(path), read_only=True)
     try:
         con.execute(f"attach '{reference}' as reference (read_only)")
         catalog = con.execute("select current_database()").fetchone()[0]
         tables = con.execute(
             "select table_schema, table_name from information_schema.tables where table_catalog = ? "
-            "and table_type = 'BASE TABLE' and table_schema <> 'raw' and table_name not like '%__touched' "
-            "order by 1, 2", [catalog]).fetchall()
-        compared = 0
+            "and table_schema <> 'raw' and table_name not like '%__touched' order by 1, 2", [catalog]).fetchall()
+        problems, compared = [], 0
         for schema, table in tables:
             if schema in KEEP_HISTORY or (schema, table) in STATEFUL:
                 continue
@@ -112,11 +174,120 @@ def test_incremental_build_equals_a_build_from_scratch(incremental):
             for left, right in ((catalog, "reference"), ("reference", catalog)):
                 extra = con.execute(f'select count(*) from (select {columns} from {left}."{schema}"."{table}" '
                                     f'except all select {columns} from {right}."{schema}"."{table}")').fetchone()[0]
-                assert extra == 0, f"{schema}.{table}: {extra} rows in {left} not in {right}"
+                if extra:
+                    problems.append(f"{schema}.{table}: {extra} rows in {left} not in {right}")
             compared += 1
-        assert compared >= 20
+        return problems, compared
     finally:
         con.close()
+
+
+def _touched_keys(path: Path) -> dict[str, int]:
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        sides = con.execute("select table_schema, table_name from information_schema.tables "
+                            "where table_name like '%\\_\\_touched' escape '\\'").fetchall()
+        return {f"{s}.{t}": _scalar(con, f'select count(*) from "{s}"."{t}"') for s, t in sides}
+    finally:
+        con.close()
+
+
+@pytest.fixture(scope="module")
+def incremental(tmp_path_factory, connectors, synth_city):
+    work = tmp_path_factory.mktemp("incremental")
+    path = work / "warehouse.duckdb"
+    con = duckdb.connect(str(path))
+    try:
+        load_frames(con, connectors, synth_city.final_tables())
+        early = _verdicts_the_reference_date_moves(con)
+        append_changes(con, connectors, early)
+    finally:
+        con.close()
+    first = build(DBT_PROJECT, path, vars={"reference_date": FIRST_DAY})
+    con = duckdb.connect(str(path))
+    try:
+        changes = change_events(con, seed=7, share=0.03)
+        changes = _merge(changes, _withdrawn_deaths_and_corrected_ids(con))
+        changes = _merge(changes, _entity_and_credit_changes(con))
+        appended = append_changes(con, connectors, changes)
+    finally:
+        con.close()
+    reference = _reference_copy(path, work / "reference.duckdb")
+    second = build(DBT_PROJECT, path, vars=LATER)
+    second_build_id = json.loads(second.run_results_path.read_text())["metadata"]["invocation_id"]
+    from_scratch = build(DBT_PROJECT, reference, vars=LATER)
+    return path, reference, first, second, from_scratch, appended, changes, second_build_id
+
+
+@pytest.fixture(scope="module")
+def history_recollapsed(incremental, tmp_path_factory):
+    """A copy of the incrementally built warehouse whose history marts are collapsed again from the
+    whole snapshots (they remember the first state, so a build from scratch cannot be their reference)."""
+    copy = tmp_path_factory.mktemp("history") / "warehouse.duckdb"
+    shutil.copy(incremental[0], copy)
+    build(DBT_PROJECT, copy, select=" ".join(HISTORY_MARTS), vars=LATER, full_refresh=True)
+    return incremental[0], copy
+
+
+def test_incremental_build_passes(incremental):
+    _, _, _, second, from_scratch, appended, _, _ = incremental
+    assert sum(appended.values()) > 50
+    for result in (second, from_scratch):
+        assert not {"error", "fail", "skipped"} & set(result.counts)
+
+
+def test_unit_tests_run_once_per_warehouse_and_code(incremental, tmp_path):
+    """They check SQL, not data: the incremental build on unchanged code skips them (a new reference
+    date does not count as a change), a fresh warehouse runs them, and so would an edited model."""
+    _, _, first, second, from_scratch, *_ = incremental
+    assert "unit_test" in {n.resource_type for n in first.nodes}
+    assert "unit_test" not in {n.resource_type for n in second.nodes}
+    assert "unit_test" in {n.resource_type for n in from_scratch.nodes}
+    copy = tmp_path / "dbt_project"
+    shutil.copytree(DBT_PROJECT, copy, ignore=shutil.ignore_patterns("target", "logs", "dbt_packages"))
+    before = code_fingerprint(copy, "duckdb", LATER)
+    assert code_fingerprint(copy, "duckdb", {"reference_date": FIRST_DAY, "run_at": "2026-11-22"}) == before
+    assert code_fingerprint(copy, "duckdb", {**LATER, "person_match_threshold": 0.8}) != before
+    model = copy / "models" / "marts" / "population" / "persons.sql"
+    model.write_text(model.read_text() + "\n-- edited\n")
+    assert code_fingerprint(copy, "duckdb", LATER) != before
+
+
+def test_incremental_build_equals_a_build_from_scratch(incremental):
+    path, reference, *_ = incremental
+    problems, compared = _differences(path, reference)
+    assert compared >= 20
+    assert not problems, "\n".join(problems)
+
+
+def test_incremental_history_equals_history_collapsed_from_the_whole_snapshots(history_recollapsed):
+    path, recollapsed = history_recollapsed
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        con.execute(f"attach '{recollapsed}' as recollapsed (read_only)")
+        for name in HISTORY_MARTS:
+            for left, right in (("warehouse", "recollapsed"), ("recollapsed", "warehouse")):
+                extra = _scalar(con, f"select count(*) from (select * from {left}.history.{name} "
+                                     f"except all select * from {right}.history.{name})")
+                assert extra == 0, f"{name}: {extra} rows in {left} not in {right}"
+        for name in HISTORY_MARTS:
+            assert _scalar(con, f"select count(*) from history.{name} where not is_current") >= 3, name
+    finally:
+        con.close()
+
+
+def test_the_moved_reference_date_was_judged_again(incremental):
+    """The changes that land nothing: penalties left public view and unborn persons became persons."""
+    path = incremental[0]
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        ended = _scalar(con, "select count(*) from credit.credit_records where publicity_until = "
+                             f"date '{BETWEEN}' and not is_publicly_visible and record_type = 'penalty'")
+        born = _scalar(con, "select count(*) from population.persons where substr(person_id, 7, 8) = "
+                            f"'{BETWEEN:%Y%m%d}'")
+    finally:
+        con.close()
+    assert ended >= 1 and born >= 1
 
 
 def test_only_changed_keys_are_processed(incremental):
@@ -124,17 +295,62 @@ def test_only_changed_keys_are_processed(incremental):
     person_changes = changes[("public_security", "persons")]
     con = duckdb.connect(str(path), read_only=True)
     try:
-        def scalar(sql: str) -> int:
-            return con.execute(sql, [build_id] if "?" in sql else []).fetchone()[0]
-
         # Staging read only the upserts since the last build (they carry the new load time).
         upserts = sum(1 for op, _ in person_changes if op != "d")
-        assert scalar("select count(*) from staging.stg_public_security__persons where loaded_at = "
-                      "(select max(loaded_at) from staging.stg_public_security__persons)") == upserts
-        # The person-keyed intermediate models rewrote only the changed records and persons.
-        rewritten_records = scalar("select count(*) from intermediate.int_person_identifiers_unioned where build_id = ?")
-        rewritten_persons = scalar("select count(*) from intermediate.int_persons_survived where build_id = ?")
-        assert 0 < rewritten_records < 0.2 * first.rows("int_person_identifiers_unioned")
-        assert len(person_changes) // 2 <= rewritten_persons < 0.2 * first.rows("int_persons_survived")
+        assert _scalar(con, "select count(*) from staging.stg_public_security__persons where loaded_at = "
+                            "(select max(loaded_at) from staging.stg_public_security__persons)") == upserts
+        for name, share in REWRITTEN_AT_MOST.items():
+            schema = "intermediate"
+            rewritten = con.execute(f"select count(*) from {schema}.{name} where build_id = ?", [build_id]).fetchone()[0]
+            assert 0 < rewritten <= share * first.rows(name), f"{name}: {rewritten} of {first.rows(name)} rewritten"
+        rewritten_persons = con.execute("select count(*) from intermediate.int_persons_survived where build_id = ?",
+                                        [build_id]).fetchone()[0]
+        assert rewritten_persons >= len(person_changes) // 2
     finally:
         con.close()
+
+
+def test_every_model_consumed_its_changed_keys(incremental):
+    touched = _touched_keys(incremental[0])
+    assert len(touched) >= 15 and any(name.startswith("staging.") for name in touched)
+    assert not {name: n for name, n in touched.items() if n}
+
+
+@pytest.fixture(scope="module")
+def after_partial_full_refresh(incremental, connectors, tmp_path_factory):
+    """Deletes and updates land; a run builds staging only (its side tables keep the deleted keys for
+    the models that did not run); the producers of changed keys are rebuilt from scratch alone; then
+    an ordinary build runs — and must equal a build from scratch."""
+    path = incremental[0]
+    con = duckdb.connect(str(path))
+    try:
+        changes = change_events(con, seed=8, share=0.02)
+    finally:
+        con.close()
+    appended = _land(path, connectors, changes)
+    reference = _reference_copy(path, tmp_path_factory.mktemp("refresh") / "reference.duckdb")
+    build(DBT_PROJECT, path, select="path:models/staging", vars=LATER)
+    kept = _touched_keys(path)
+    with pytest.MonkeyPatch.context() as env:
+        # Only the tests of the rebuilt models themselves: a relationship to a model not rebuilt yet
+        # holds again after the next build, not before.
+        env.setenv("DBT_INDIRECT_SELECTION", "cautious")
+        build(DBT_PROJECT, path, select="int_person_identifiers_unioned int_entity_identifiers_unioned "
+                                        "int_credit_records_unioned int_person_records_unioned", vars=LATER,
+              full_refresh=True)
+    build(DBT_PROJECT, path, vars=LATER)
+    build(DBT_PROJECT, reference, vars=LATER)
+    return path, reference, appended, kept
+
+
+def test_a_partial_run_keeps_the_keys_its_dependents_did_not_consume(after_partial_full_refresh):
+    _, _, appended, kept = after_partial_full_refresh
+    assert appended["public_security__persons"] > 0
+    assert kept["staging.stg_public_security__persons__touched"] > 0
+
+
+def test_a_build_after_a_partial_full_refresh_equals_a_build_from_scratch(after_partial_full_refresh):
+    path, reference, _, _ = after_partial_full_refresh
+    problems, _ = _differences(path, reference)
+    assert not problems, "\n".join(problems)
+    assert not {name: n for name, n in _touched_keys(path).items() if n}

@@ -7,11 +7,17 @@ DuckDB connection to the warehouse before calling :func:`build`: DuckDB lets one
 
 A failing model or test raises :class:`CityDataError` with one line naming the node, the first line
 of dbt's message and where the full log is.
+
+Unit tests check the SQL on fixed rows, not the data: a whole-project build runs them unless the same
+warehouse was last built, every unit test passing, from the same project files, target and vars other
+than run_at / reference_date (the fingerprint is kept in ``target/unit_tests_passed.json``).
+Incremental runs on unchanged code so skip them; any edit of a model, macro or seed brings them back.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import re
@@ -174,14 +180,67 @@ def _node_result(run_result) -> NodeResult:
         message=None if run_result.message is None else str(run_result.message))
 
 
-def build(project_dir: Path, warehouse_path: Path, select: str | None = None,
-          target: str = "duckdb", vars: Mapping[str, object] | None = None) -> DbtBuildResult:
-    """Run ``dbt build`` (optionally ``--select``, ``--vars``) and return per-node results.
+_PROJECT_FILES = ("dbt_project.yml", "profiles.yml", "packages.yml", "models", "macros", "seeds", "snapshots",
+                  "tests", "analyses")
+# Vars that say which run this is; the unit tests that depend on the day set it themselves.
+_RUN_VARS = {"run_at", "reference_date"}
 
+
+def code_fingerprint(project_dir: Path, target: str, vars: Mapping[str, object] | None) -> str:
+    """A hash of what decides unit-test outcomes: the project's files, the target, dbt's version and the
+    vars other than those naming the run."""
+    from dbt.version import __version__ as dbt_version
+
+    settings = {k: v for k, v in (vars or {}).items() if k not in _RUN_VARS}
+    digest = hashlib.sha256(json.dumps([target, dbt_version, settings], sort_keys=True, default=str).encode())
+    root = project_dir.resolve()
+    for name in _PROJECT_FILES:
+        entry = root / name
+        files = sorted(p for p in entry.rglob("*") if p.is_file()) if entry.is_dir() else [entry]
+        for path in (f for f in files if f.is_file()):
+            digest.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def _unit_tests_state(project_dir: Path) -> Path:
+    return project_dir.resolve() / "target" / "unit_tests_passed.json"
+
+
+def _passed_fingerprint(project_dir: Path, warehouse_path: Path) -> str | None:
+    try:
+        state = json.loads(_unit_tests_state(project_dir).read_text())
+    except (OSError, ValueError):
+        return None
+    return state.get(str(warehouse_path.resolve())) if isinstance(state, dict) else None
+
+
+def _record_passed(project_dir: Path, warehouse_path: Path, fingerprint: str) -> None:
+    path = _unit_tests_state(project_dir)
+    try:
+        state = json.loads(path.read_text())
+    except (OSError, ValueError):
+        state = {}
+    state[str(warehouse_path.resolve())] = fingerprint
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(state, indent=1))
+
+
+def build(project_dir: Path, warehouse_path: Path, select: str | None = None,
+          target: str = "duckdb", vars: Mapping[str, object] | None = None,
+          unit_tests: bool | None = None, full_refresh: bool = False) -> DbtBuildResult:
+    """Run ``dbt build`` (optionally ``--select``, ``--vars``, ``--full-refresh``) and return per-node results.
+
+    ``unit_tests``: True runs them, False skips them, None (default) skips them only when a build of the
+    whole project already passed them on this warehouse with the same code, target and vars (run_at and
+    reference_date aside).
     Raises CityDataError on the first failing node, or if dbt cannot parse or connect.
     """
     started = time.perf_counter()
-    command = ["build"] + (["--select", select] if select else [])
+    fingerprint = code_fingerprint(project_dir, target, vars) if select is None else None
+    if unit_tests is None:
+        unit_tests = fingerprint is None or _passed_fingerprint(project_dir, warehouse_path) != fingerprint
+    command = (["build"] + (["--select", select] if select else []) + (["--full-refresh"] if full_refresh else [])
+               + ([] if unit_tests else ["--exclude", "resource_type:unit_test"]))
     result, log_path = _invoke(command, project_dir, warehouse_path, target, vars)
     shown_log = _shown(log_path)
     if result.exception is not None and result.result is None:
@@ -199,6 +258,8 @@ def build(project_dir: Path, warehouse_path: Path, select: str | None = None,
         nodes.append(node)
     if not result.success:
         raise CityDataError(f"dbt build failed: {_first_line(result.exception)} — see {shown_log}")
+    if fingerprint is not None and unit_tests:
+        _record_passed(project_dir, warehouse_path, fingerprint)
     if target == "duckdb":  # dbt-duckdb reports no row counts: count the built tables
         rows = _relation_rows(warehouse_path, built)
         nodes = [replace(n, rows=rows.get(n.name, n.rows)) for n in nodes]

@@ -2,9 +2,19 @@
 -- start at 100; -10 per publicly visible penalty; -30 per active (listed) dishonest-debtor listing;
 -- latest tax credit rating A +5, B 0, M 0, C -10, D -20 (none: 0); +5 per honour, at most +15
 -- (var honour_points_cap: a run of awards cannot outweigh one dishonest listing); never below 0.
+{{ config(
+    materialized='incremental',
+    unique_key='credit_profile_id',
+    pre_hook="{{ delete_touched_keys('int_credit_records_unioned', 'credit_profile_id') }}",
+) }}
+-- Incremental: a run scores again only the subjects whose records changed (macros/incremental_keys.sql).
 with
 
-records as (select * from {{ ref('int_credit_records_unioned') }} where is_subject_code_valid),
+records as (
+    select * from {{ ref('int_credit_records_unioned') }}
+    where is_subject_code_valid
+    {% if is_incremental() %}and credit_profile_id in {{ changed_keys('int_credit_records_unioned') }}{% endif %}
+),
 
 latest_ratings as (
     select
@@ -53,6 +63,7 @@ scored as (
 
 final as (
     select
+        subject_type || ':' || subject_code as credit_profile_id,
         subject_type,
         subject_code,
         public_penalty_count,
@@ -73,7 +84,8 @@ final as (
                 || case when honour_points < 5 * honour_count
                     then ' (capped at +' || cast(honour_points as varchar(12)) || ')' else '' end
             else '' end
-        || ' = ' || cast(credit_score as varchar(12)) as score_explanation
+        || ' = ' || cast(credit_score as varchar(12)) as score_explanation,
+        '{{ invocation_id }}' as build_id
     from scored
 )
 

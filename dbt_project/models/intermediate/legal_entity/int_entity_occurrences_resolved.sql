@@ -4,65 +4,115 @@
 -- 15-digit registration number (工商注册号) or, failing that, the organisation code inside a broken
 -- USCC, against the registrations with a valid USCC (market regulation's, and tax's for entities
 -- market regulation records with a broken code). Exactly one entity or none.
+{% set records = ['stg_market_regulation__enterprises', 'stg_tax__taxpayers', 'stg_hrss__enrolments',
+                  'stg_court__dishonest_debtors', 'stg_ndrc__sanctions'] %}
+{{ config(
+    materialized='incremental',
+    unique_key='entity_occurrence_id',
+    meta={'touched_key': 'name_key'},
+    pre_hook="{{ forget_stale_records(" ~ records ~ ") }}",
+) }}
+-- Incremental (macros/incremental_keys.sql): a run resolves the occurrences landed since the last, and
+-- again those whose outcome a changed registration can move: their valid code's, or one under their
+-- name (the name keys of forgotten rows are this model's own touched keys).
+-- depends_on: {{ ref('stg_market_regulation__enterprises') }} {{ ref('stg_hrss__enrolments') }}
 with
 
 identifiers as (select * from {{ ref('int_entity_identifiers_unioned') }}),
 taxpayers as (select * from {{ ref('stg_tax__taxpayers') }}),
 debtors as (select * from {{ ref('stg_court__dishonest_debtors') }}),
 sanctions as (select * from {{ ref('stg_ndrc__sanctions') }}),
-enterprises as (select * from {{ ref('stg_market_regulation__enterprises') }}),
 legal_entities as (select * from {{ ref('int_legal_entities_survived') }}),
 
-occurrences as {{ materialized() }} (
+landed as {{ materialized() }} (
     select source, source_table, source_column, role, source_record_id, uscc_as_recorded, uscc,
-        entity_name, registration_number, is_valid
+        entity_name, registration_number, is_valid, source_key, loaded_at
     from identifiers
+    where {{ landed_since_last_build() }}
     union all
     select 'tax', 'tax__taxpayers', 'uscc', 'taxpayer', cast(taxpayer_id as varchar(32)), null, null,
-        taxpayer_name, tax_registration_number, false
+        taxpayer_name, tax_registration_number, false, source_key, loaded_at
     from taxpayers
-    where uscc_as_recorded is null and tax_registration_number is not null
+    where uscc_as_recorded is null and tax_registration_number is not null and {{ landed_since_last_build() }}
     union all
     select 'court', 'court__dishonest_debtors', 'subject_code', 'dishonest_debtor', cast(case_id as varchar(32)),
-        subject_code_as_recorded, subject_code, subject_name, null, {{ is_valid_uscc('subject_code') }}
+        subject_code_as_recorded, subject_code, subject_name, null, {{ is_valid_uscc('subject_code') }}, source_key, loaded_at
     from debtors
-    where subject_type = 'entity' and subject_code_as_recorded is not null
+    where subject_type = 'entity' and subject_code_as_recorded is not null and {{ landed_since_last_build() }}
     union all
     select 'ndrc', 'ndrc__sanctions', 'subject_code', 'sanction_subject', cast(sanction_id as varchar(32)),
-        subject_code_as_recorded, subject_code, subject_name, null, {{ is_valid_uscc('subject_code') }}
+        subject_code_as_recorded, subject_code, subject_name, null, {{ is_valid_uscc('subject_code') }}, source_key, loaded_at
     from sanctions
-    where subject_type = 'entity' and subject_code_as_recorded is not null
+    where subject_type = 'entity' and subject_code_as_recorded is not null and {{ landed_since_last_build() }}
+),
+
+{% set occurrence_columns = ['entity_occurrence_id', 'source', 'source_table', 'source_column', 'role',
+                             'source_record_id', 'uscc_as_recorded', 'uscc', 'entity_name', 'registration_number',
+                             'is_valid', 'source_key', 'loaded_at', 'name_key', 'organisation_code'] %}
+{% set organisation_code = 'case when length(uscc) = 18 then substr(uscc, 9, 9) end' %}
+{% set is_registration = "role in ('registered_entity', 'taxpayer') and is_valid and entity_name is not null" %}
+
+landed_occurrences as {{ materialized() }} (
+    select
+        source_table || '.' || source_column || ':' || source_record_id as entity_occurrence_id,
+        landed.*,
+        {{ normalise_entity_name('entity_name') }} as name_key,
+        {{ organisation_code }} as organisation_code
+    from landed
+),
+
+{% if is_incremental() %}
+changed_usccs as (
+    select touched_key as uscc from {{ changed_keys('int_entity_identifiers_unioned') }} as changed
+),
+
+changed_name_keys as (
+    select touched_key as name_key from {{ touched_relation(this.identifier) }}
+    union
+    select name_key from landed_occurrences where {{ is_registration }}
+),
+
+-- Resolved before, still current (forget_stale_records removed the rest), and movable by a change.
+revisited as (
+    select *, {{ organisation_code }} as organisation_code
+    from {{ this }}
+    where entity_occurrence_id not in (select entity_occurrence_id from landed_occurrences)
+        and (uscc in (select uscc from changed_usccs)
+            or resolved_uscc in (select uscc from changed_usccs)
+            or name_key in (select name_key from changed_name_keys)
+            {%- if every_key_touched('int_entity_identifiers_unioned') or every_key_touched(this.identifier) %}
+            or true
+            {%- endif %})
+),
+{% endif %}
+
+occurrences as {{ materialized() }} (
+    select {{ occurrence_columns | join(', ') }} from landed_occurrences
+    {% if is_incremental() %}
+    union all
+    select {{ occurrence_columns | join(', ') }} from revisited
+    {% endif %}
 ),
 
 keyed as {{ materialized() }} (
     select
-        occurrences.source_table || '.' || occurrences.source_column || ':' || occurrences.source_record_id
-            as entity_occurrence_id,
         occurrences.*,
-        {{ normalise_entity_name('occurrences.entity_name') }} as name_key,
-        case when length(occurrences.uscc) = 18 then substr(occurrences.uscc, 9, 9) end as organisation_code,
         legal_entities.legal_entity_id as keyed_uscc
     from occurrences
     left join legal_entities
         on occurrences.is_valid and occurrences.uscc = legal_entities.legal_entity_id
 ),
 
+-- The registrations with a valid code (market regulation's and tax's), the fallback's candidates.
 registered as {{ materialized() }} (
-    select distinct
-        uscc,
-        {{ normalise_entity_name('enterprise_name') }} as name_key,
-        registration_number,
-        substr(uscc, 9, 9) as organisation_code
-    from enterprises
-    where {{ is_valid_uscc('uscc') }} and enterprise_name is not null
+    select distinct uscc, name_key, registration_number, organisation_code from landed_occurrences
+    where {{ is_registration }}
+    {% if is_incremental() %}
     union
-    select distinct
-        uscc,
-        {{ normalise_entity_name('taxpayer_name') }},
-        tax_registration_number,
-        substr(uscc, 9, 9)
-    from taxpayers
-    where {{ is_valid_uscc('uscc') }} and taxpayer_name is not null
+    select distinct uscc, name_key, registration_number, {{ organisation_code }} from {{ this }}
+    where {{ is_registration }}
+        and entity_occurrence_id not in (select entity_occurrence_id from landed_occurrences)
+    {% endif %}
 ),
 
 unkeyed as (select * from keyed where keyed_uscc is null and name_key is not null),
@@ -127,7 +177,10 @@ final as (
             when keyed.name_key is null then 'no_name'
             else 'no_candidate'
         end as unresolved_reason,
-        coalesce(matches.candidate_count, 0) as candidate_count
+        coalesce(matches.candidate_count, 0) as candidate_count,
+        keyed.source_key,
+        keyed.loaded_at,
+        '{{ invocation_id }}' as build_id
     from keyed
     left join matches on keyed.entity_occurrence_id = matches.entity_occurrence_id
 )

@@ -1,6 +1,12 @@
 -- One row per valid USCC registered with market regulation or tax. Market regulation is
 -- authoritative for name, status, legal representative and registration facts; tax for the
 -- credit rating (latest rated year); the tax name stands in where market regulation has none.
+{{ config(
+    materialized='incremental',
+    unique_key='legal_entity_id',
+    pre_hook="{{ delete_touched_keys('int_entity_identifiers_unioned', 'legal_entity_id') }}",
+) }}
+-- Incremental: a run rebuilds only the codes whose occurrences changed (macros/incremental_keys.sql).
 with
 
 enterprises as (select * from {{ ref('stg_market_regulation__enterprises') }}),
@@ -10,6 +16,7 @@ identifiers as (select * from {{ ref('int_entity_identifiers_unioned') }}),
 valid_usccs as (
     select distinct uscc from identifiers
     where is_valid and role in ('registered_entity', 'taxpayer')
+    {% if is_incremental() %}and uscc in {{ changed_keys('int_entity_identifiers_unioned') }}{% endif %}
 ),
 
 registrations as (
@@ -60,7 +67,8 @@ final as (
         taxpayer.taxpayer_id is not null as is_registered_taxpayer,
         taxpayer.tax_registration_number,
         rating.tax_credit_rating,
-        case when rating.tax_credit_rating is not null then rating.rated_year end as tax_rated_year
+        case when rating.tax_credit_rating is not null then rating.rated_year end as tax_rated_year,
+        '{{ invocation_id }}' as build_id
     from codes
     left join registrations as registration
         on codes.uscc = registration.uscc and registration.record_rank = 1

@@ -1,12 +1,22 @@
 -- One row per valid person ID number with a death registration. Civil affairs is authoritative for
 -- death; when a person has several registrations the most recently updated one wins.
+{{ config(
+    materialized='incremental',
+    unique_key='person_id',
+    pre_hook="{{ delete_touched_keys('int_person_identifiers_unioned', 'person_id') }}",
+) }}
+-- Incremental: a run rebuilds only the persons whose identifier occurrences changed (macros/incremental_keys.sql).
 with
 
-deaths as (select * from {{ ref('stg_civil_affairs__deaths') }}),
+deaths as (
+    select * from {{ ref('stg_civil_affairs__deaths') }}
+    {% if is_incremental() %}where id_number in {{ changed_keys('int_person_identifiers_unioned') }}{% endif %}
+),
 identifiers as (select * from {{ ref('int_person_identifiers_unioned') }}),
 
 valid_ids as (
-    select distinct id_number from identifiers where is_valid
+    select distinct id_number from identifiers
+    where is_valid {% if is_incremental() %}and id_number in (select id_number from deaths){% endif %}
 ),
 
 ranked as (
@@ -26,7 +36,8 @@ final as (
         death_id,
         died_on,
         place_of_death,
-        death_record_count
+        death_record_count,
+        '{{ invocation_id }}' as build_id
     from ranked
     where record_rank = 1
 )

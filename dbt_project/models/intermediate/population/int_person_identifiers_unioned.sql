@@ -1,15 +1,15 @@
 -- Every person-identifier occurrence in the population sources, with what that source says about
 -- the person, normalised and checked. The input to survivorship and to invalid_identifiers.
-{% set records = [('stg_public_security__persons', 'person_record_id'), ('stg_public_security__households', 'household_id'),
-                  ('stg_civil_affairs__marriages', 'marriage_id'), ('stg_civil_affairs__deaths', 'death_id'),
-                  ('stg_hrss__enrolments', 'enrolment_id'), ('stg_health__births', 'birth_id')] %}
+{% set records = ['stg_public_security__persons', 'stg_public_security__households', 'stg_civil_affairs__marriages',
+                  'stg_civil_affairs__deaths', 'stg_hrss__enrolments', 'stg_health__births'] %}
 {{ config(
     materialized='incremental',
-    incremental_strategy='delete+insert',
     unique_key=['source_table', 'source_column', 'source_record_id'],
-    pre_hook="{{ forget_stale_records('int_person_identifiers_unioned', " ~ records ~ ", 'id_number') }}",
+    meta={'touched_key': 'id_number'},
+    pre_hook="{{ forget_stale_records(" ~ records ~ ") }}",
 ) }}
--- Incremental (macros/incremental_keys.sql): a run re-derives only the records landed since the last.
+-- Incremental (macros/incremental_keys.sql): a run re-derives only the records landed since the last, and
+-- those whose ID number's verdict a moved reference date changes (a birth date no longer in the future).
 with
 
 persons as (select * from {{ ref('stg_public_security__persons') }}),
@@ -52,9 +52,11 @@ occurrences as {{ materialized() }} (
         {{ mapped.get(attribute, 'cast(null as ' ~ types.get(attribute, 'varchar') ~ ')') }} as {{ attribute }},
         {%- endfor %}
         updated_at as recorded_at,
+        source_key,
         loaded_at
     from {{ table }}
-    where {{ column }}_as_recorded is not null and {{ landed_since_last_build() }}
+    where {{ column }}_as_recorded is not null
+        and {{ landed_or_revisited(source ~ '__' ~ table, id_number_verdict_moved('id_number', 'invalid_reason')) }}
     {% if not loop.last %}union all{% endif %}
     {% endfor %}
 ),

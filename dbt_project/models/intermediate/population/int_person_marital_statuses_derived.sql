@@ -1,14 +1,25 @@
 -- One row per valid person ID number named in a marriage registration: the marital status the
 -- latest registration implies. Civil affairs is authoritative for marital status. A standing
 -- marriage whose spouse has since died makes the person 'widowed'.
+{{ config(
+    materialized='incremental',
+    unique_key='person_id',
+    pre_hook="{{ delete_touched_keys('int_person_identifiers_unioned', 'person_id') }}",
+) }}
+-- Incremental: a run rebuilds only the persons whose identifier occurrences changed, and their spouses (macros/incremental_keys.sql).
 with
 
 marriages as (select * from {{ ref('stg_civil_affairs__marriages') }}),
 deaths as (select * from {{ ref('int_person_deaths_deduplicated') }}),
 identifiers as (select * from {{ ref('int_person_identifiers_unioned') }}),
 
+{% if is_incremental() %}
+changed_persons as ({{ changed_persons_and_spouses() }}),
+{% endif %}
+
 valid_ids as (
-    select distinct id_number from identifiers where is_valid
+    select distinct id_number from identifiers
+    where is_valid {% if is_incremental() %}and id_number in (select id_number from changed_persons){% endif %}
 ),
 
 registrations as (
@@ -50,7 +61,8 @@ final as (
             else latest.registered_on
         end as marital_status_since,
         latest.marriage_id as latest_marriage_id,
-        latest.spouse_id_number
+        latest.spouse_id_number,
+        '{{ invocation_id }}' as build_id
     from latest
     left join deaths as spouse_death
         on latest.spouse_id_number = spouse_death.person_id

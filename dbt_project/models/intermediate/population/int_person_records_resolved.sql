@@ -6,12 +6,33 @@
 {%- set threshold = var('person_match_threshold', 0.9) %}
 {%- set margin = var('person_match_margin', 0.05) %}
 {%- set weights = {'name': 4, 'birth_date': 3, 'id_number_body': 3, 'gender': 1, 'address': 2, 'division': 1} %}
-
-
+{{ config(
+    materialized='incremental',
+    unique_key='person_record_id',
+    pre_hook="{{ delete_touched_keys('int_person_records_unioned', 'person_record_id') }}",
+) }}
+-- Incremental (macros/incremental_keys.sql): a run resolves the records that changed, and again the
+-- records without a usable ID number in a block (birth date, name) where a person changed.
 with
 
-records as (select * from {{ ref('int_person_records_unioned') }}),
+all_records as (select * from {{ ref('int_person_records_unioned') }}),
 survived as (select * from {{ ref('int_persons_survived') }}),
+
+{% if is_incremental() %}
+changed_blocks as (select touched_key from {{ changed_keys('int_persons_survived') }} as changed),
+{% endif %}
+
+records as (
+    select * from all_records
+    {% if is_incremental() %}
+    where person_record_id in {{ changed_keys('int_person_records_unioned') }}
+    or (not has_valid_id_number and (
+        'birth_date:' || cast(birth_date as varchar(10)) in (select touched_key from changed_blocks)
+        or 'name:' || name_key in (select touched_key from changed_blocks)
+        or (birth_date is null and 'id_birth:' || substr(id_number_body, 7, 8) in (select touched_key from changed_blocks))
+    ))
+    {% endif %}
+),
 
 population as (
     select person_id, replace(person_name, ' ', '') as name_key, gender, birth_date, address, division_code
@@ -140,7 +161,8 @@ final as (
         decided.best_candidate_person_id,
         decided.best_candidate_score,
         decided.runner_up_score,
-        coalesce(decided.candidate_count, 0) as candidate_count
+        coalesce(decided.candidate_count, 0) as candidate_count,
+        '{{ invocation_id }}' as build_id
     from records
     left join decided on records.person_record_id = decided.person_record_id
 )

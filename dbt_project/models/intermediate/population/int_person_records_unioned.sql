@@ -1,6 +1,18 @@
 -- One row per person record in the population sources (public-security persons, civil-affairs
 -- deaths and both spouses of a marriage, HRSS enrolments, the child of a health birth) — also
 -- those whose ID number is missing or invalid — with what the record says to match the person on.
+{% set staged = ['stg_public_security__persons', 'stg_civil_affairs__marriages', 'stg_civil_affairs__deaths',
+                 'stg_hrss__enrolments', 'stg_health__births'] %}
+{{ config(
+    materialized='incremental',
+    unique_key='person_record_id',
+    meta={'touched_key': 'person_record_id'},
+    pre_hook="{{ forget_stale_records(" ~ staged ~ ") }}",
+) }}
+-- Incremental (macros/incremental_keys.sql): a run derives only the records landed since the last, and
+-- those whose ID number's verdict a moved reference date changes.
+{% set verdict_moved = "(has_valid_id_number and " ~ id_number_verdict_moved('id_number', 'null') ~ ") or (not has_valid_id_number and "
+    ~ id_number_verdict_moved('id_number_body', 'id_number_invalid_reason') ~ ")" %}
 with
 
 persons as (select * from {{ ref('stg_public_security__persons') }}),
@@ -38,8 +50,11 @@ records as (
         {%- for attribute in attributes %}
         cast({{ mapped.get(attribute, 'null') }} as {{ types.get(attribute, 'varchar') }}) as {{ attribute }},
         {%- endfor %}
-        updated_at as recorded_at
+        updated_at as recorded_at,
+        source_key,
+        loaded_at
     from {{ table }}
+    where {{ landed_or_revisited(source ~ '__' ~ table, verdict_moved) }}
     {% if not loop.last %}union all{% endif %}
     {% endfor %}
 ),
@@ -77,7 +92,10 @@ final as (
             then {{ birth_date_from_id_number('id_number_as_normalised') }} end) as birth_date,
         address,
         division_code,
-        recorded_at
+        recorded_at,
+        source_key,
+        loaded_at,
+        '{{ invocation_id }}' as build_id
     from checked
 )
 

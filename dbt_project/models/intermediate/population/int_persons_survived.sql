@@ -3,17 +3,19 @@
 -- first within a source. Gender and birth date fall back to what the ID number itself encodes.
 {{ config(
     materialized='incremental',
-    incremental_strategy='delete+insert',
     unique_key='person_id',
-    pre_hook="{{ delete_touched_keys('int_person_identifiers_unioned', 'id_number', 'person_id') }}",
+    meta={'touched_key': ["'birth_date:' || cast(birth_date as varchar(10))", "'name:' || replace(person_name, ' ', '')",
+                          "'id_birth:' || substr(person_id, 7, 8)"]},
+    pre_hook="{{ delete_touched_keys('int_person_identifiers_unioned', 'person_id') }}",
 ) }}
--- Incremental: a run rebuilds only the persons whose identifier occurrences changed (changed_keys).
+-- Incremental: a run rebuilds only the persons whose identifier occurrences changed (changed_keys),
+-- noting the blocks record matching compares them in (int_person_records_resolved), before and after.
 with
 
 identifiers as (
     select * from {{ ref('int_person_identifiers_unioned') }}
     where is_valid
-    {% if is_incremental() %}and id_number in {{ changed_keys('int_person_identifiers_unioned', 'id_number') }}{% endif %}
+    {% if is_incremental() %}and id_number in {{ changed_keys('int_person_identifiers_unioned') }}{% endif %}
 ),
 authorities as (select * from {{ ref('person_attribute_authorities') }}),
 

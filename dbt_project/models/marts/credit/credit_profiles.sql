@@ -1,8 +1,33 @@
 -- The credit profile (信用档案): one row per subject — a person or an entity with a valid code —
 -- that has a court listing, an NDRC licence, penalty or honour, or a tax credit rating.
+{{ config(
+    materialized='incremental',
+    unique_key='credit_profile_id',
+    pre_hook="{{ delete_touched_keys('int_credit_records_unioned', 'credit_profile_id') }}",
+) }}
+-- Incremental (macros/incremental_keys.sql): a run rebuilds the profiles whose records changed, and
+-- those of persons and entities whose library entry (name, presence) may have changed.
+-- depends_on: {{ ref('int_credit_records_unioned') }} {{ ref('int_person_identifiers_unioned') }}
+-- depends_on: {{ ref('int_entity_identifiers_unioned') }}
 with
 
-records as (select * from {{ ref('credit_records') }} where is_subject_code_valid),
+{% if is_incremental() %}
+changed_profiles as (
+    select touched_key as credit_profile_id from {{ changed_keys('int_credit_records_unioned') }} as records
+    union
+    select 'person:' || touched_key from {{ changed_keys('int_person_identifiers_unioned') }} as persons
+    union
+    select 'entity:' || touched_key from {{ changed_keys('int_entity_identifiers_unioned') }} as entities
+),
+{% endif %}
+
+records as (
+    select * from {{ ref('credit_records') }}
+    where is_subject_code_valid
+    {% if is_incremental() %}
+    and subject_type || ':' || subject_code in (select credit_profile_id from changed_profiles)
+    {% endif %}
+),
 persons as (select * from {{ ref('persons') }}),
 legal_entities as (select * from {{ ref('legal_entities') }}),
 scores as (select * from {{ ref('int_credit_scores_calculated') }}),

@@ -1,5 +1,7 @@
 -- The credit library's records (信用信息): one row per court dishonest-debtor case, NDRC licence or
 -- penalty (双公示) or honour (守信激励) and tax credit rating, whether or not the subject's code is valid.
+-- A view: a projection of what the build keeps current costs nothing to keep current.
+{{ config(materialized='view') }}
 with
 
 records as (select * from {{ ref('int_credit_records_unioned') }}),

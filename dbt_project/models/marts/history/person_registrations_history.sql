@@ -1,8 +1,20 @@
 -- Where a person was registered, and when (户籍变动历史): one row per household-registration record
 -- and period in which its ID number, name, household, address, division and status stayed the same.
+{{ config(materialized='incremental', unique_key='person_record_id') }}
+-- Incremental (macros/incremental_keys.sql): a run collapses again the versions of the records whose
+-- source rows changed (the snapshot keeps their source_key).
+-- depends_on: {{ ref('stg_public_security__persons') }}
 with
 
-versions as (select * from {{ ref('person_registrations_snapshot') }}),
+versions as (
+    select * from {{ ref('person_registrations_snapshot') }}
+    {% if is_incremental() and not every_key_touched('stg_public_security__persons') %}
+    where person_record_id in (
+        select person_record_id from {{ ref('person_registrations_snapshot') }}
+        where source_key in {{ changed_keys('stg_public_security__persons') }}
+    )
+    {% endif %}
+),
 
 periods as (
     {{ collapse_versions('versions', 'person_record_id',

@@ -2,12 +2,11 @@
 -- resident ID number, assembled from every population source by declared authority.
 {{ config(
     materialized='incremental',
-    incremental_strategy='delete+insert',
     unique_key='person_id',
-    pre_hook="{{ delete_touched_keys('int_person_identifiers_unioned', 'id_number', 'person_id') }}",
-    post_hook="{{ clear_touched_keys('int_person_identifiers_unioned', 'id_number') }}",
+    pre_hook="{{ delete_touched_keys('int_person_identifiers_unioned', 'person_id') }}",
 ) }}
--- Incremental: a run rebuilds only the persons whose identifier occurrences changed (changed_keys).
+-- Incremental: a run rebuilds only the persons whose identifier occurrences changed, and their
+-- spouses (macros/person_changes.sql).
 with
 
 identifiers as (select * from {{ ref('int_person_identifiers_unioned') }}),
@@ -16,19 +15,7 @@ deaths as (select * from {{ ref('int_person_deaths_deduplicated') }}),
 employers as (select * from {{ ref('int_person_employers_selected') }}),
 
 {% if is_incremental() %}
--- The persons whose own records changed, and their spouses (a spouse's death changes marital status).
-changed_persons as (
-    select id_number from {{ changed_keys('int_person_identifiers_unioned', 'id_number') }} as changed
-    union
-    select spouse.id_number
-    from identifiers as partner
-    inner join identifiers as spouse
-        on partner.source_table = 'civil_affairs__marriages'
-        and spouse.source_table = partner.source_table
-        and spouse.source_record_id = partner.source_record_id
-        and spouse.source_column <> partner.source_column
-    where partner.id_number in {{ changed_keys('int_person_identifiers_unioned', 'id_number') }}
-),
+changed_persons as ({{ changed_persons_and_spouses() }}),
 {% endif %}
 
 survived as (
@@ -40,7 +27,10 @@ source_departments as (
     select
         id_number as person_id,
         {{ dbt.listagg('source', "','", 'order by source') }} as source_departments
-    from (select distinct id_number, source from identifiers where is_valid) as sources
+    from (
+        select distinct id_number, source from identifiers
+        where is_valid {% if is_incremental() %}and id_number in (select id_number from changed_persons){% endif %}
+    ) as sources
     group by id_number
 ),
 
