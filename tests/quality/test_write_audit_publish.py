@@ -100,10 +100,10 @@ def test_flipped_birth_years_are_caught_by_drift_and_the_last_good_version_stays
 
 def test_row_count_collapse_blocks_publication(settings, suites):
     gate_and_publish(settings, suites, run_at=RUN_1)
-    _query(settings, "delete from credit.credit_records where credit_record_id in "
-                     "(select credit_record_id from credit.credit_records using sample 40 percent (bernoulli, 7))")
+    _query(settings, "delete from legal_entity.legal_entities where legal_entity_id in (select legal_entity_id "
+                     "from legal_entity.legal_entities using sample 40 percent (bernoulli, 7))")
     outcome = gate_and_publish(settings, suites, run_at=RUN_2)
-    assert ("credit.credit_records", "expect_table_row_count_to_be_between") in {
+    assert ("legal_entity.legal_entities", "expect_table_row_count_to_be_between") in {
         (t, e.expectation) for t, e in outcome.gate.failures()}
     assert outcome.published == {}
 
