@@ -274,30 +274,33 @@ def run(persons: int, entities: int | None, credit_records: int | None, seed: in
     return result
 
 
-def main(argv: list[str] | None = None) -> dict:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def cli(name: str, description: str, run_at_scale, argv: list[str] | None = None) -> dict:
+    """The command line both benches share: scale, seed, results file ``results/<name>[-small].json``,
+    work directory. ``run_at_scale(persons, entities, credit_records, seed, work_dir)`` returns the results."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--persons", type=int)
     parser.add_argument("--entities", type=int)
     parser.add_argument("--credit-records", type=int)
-    parser.add_argument("--small", action="store_true", help=f"{SMALL} → results/build-small.json")
+    parser.add_argument("--small", action="store_true", help=f"{SMALL} → results/{name}-small.json")
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--out", type=Path, help="results file (default results/build.json or build-small.json)")
+    parser.add_argument("--out", type=Path, help=f"results file (default results/{name}.json or {name}-small.json)")
     parser.add_argument("--work-dir", type=Path, help="where the warehouse goes (default: a temporary directory)")
     args = parser.parse_args(argv)
     scale = SMALL if args.small else FULL
-    persons = args.persons or scale["persons"]
-    entities = args.entities or scale["entities"]
-    credit = args.credit_records or scale["credit_records"]
-    out = args.out or RESULTS / ("build-small.json" if args.small else "build.json")
+    out = args.out or RESULTS / (f"{name}-small.json" if args.small else f"{name}.json")
     if args.work_dir:
         args.work_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=args.work_dir) as tmp:
-        result = run(persons, entities, credit, args.seed, Path(tmp))
+        result = run_at_scale(args.persons or scale["persons"], args.entities or scale["entities"],
+                              args.credit_records or scale["credit_records"], args.seed, Path(tmp))
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
     print(json.dumps(result, indent=2, ensure_ascii=False))
     return result
 
+
+def main(argv: list[str] | None = None) -> dict:
+    return cli("build", __doc__.splitlines()[0], run, argv)
 
 if __name__ == "__main__":
     main()

@@ -14,21 +14,16 @@ follows, on 2 cores at 1,000,000 persons; the whole step with the publish copy i
 
 from __future__ import annotations
 
-import argparse
-import json
-import tempfile
 import time
 from pathlib import Path
 
 import duckdb
 
 from bench.build import (
-    FULL,
-    RESULTS,
-    SMALL,
     _say,
     append_changes,
     change_events,
+    cli,
     copy_project,
     generate_city,
     machine,
@@ -116,27 +111,7 @@ def run(persons: int, entities: int, credit_records: int, seed: int, work_dir: P
 
 
 def main(argv: list[str] | None = None) -> dict:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--persons", type=int)
-    parser.add_argument("--entities", type=int)
-    parser.add_argument("--credit-records", type=int)
-    parser.add_argument("--small", action="store_true", help=f"{SMALL} → results/gate-small.json")
-    parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--out", type=Path, help="results file (default results/gate.json or gate-small.json)")
-    parser.add_argument("--work-dir", type=Path, help="where the warehouse goes (default: a temporary directory)")
-    args = parser.parse_args(argv)
-    scale = SMALL if args.small else FULL
-    out = args.out or RESULTS / ("gate-small.json" if args.small else "gate.json")
-    if args.work_dir:
-        args.work_dir.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=args.work_dir) as tmp:
-        result = run(args.persons or scale["persons"], args.entities or scale["entities"],
-                     args.credit_records or scale["credit_records"], args.seed, Path(tmp))
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
-    print(json.dumps(result, indent=2, ensure_ascii=False))
-    return result
-
+    return cli("gate", __doc__.splitlines()[0], run, argv)
 
 if __name__ == "__main__":
     main()

@@ -75,19 +75,26 @@ def test_service_streams_database_and_files_then_stops_cleanly(pg, kafka, tmp_pa
     con.close()
 
 
-def test_service_runs_a_mysql_connector(mariadb, kafka, tmp_path, monkeypatch):
-    monkeypatch.setenv("SVC_MARIADB_PASSWORD", mariadb.password)
-    db = f"svcm{uuid.uuid4().hex[:6]}"
+def _mariadb_connector(mariadb, prefix: str, rows: list[tuple[int, str]]) -> ConnectorConfig:
+    """A MariaDB database with one table ``t`` holding ``rows``, and its connector definition."""
+    db = f"{prefix}{uuid.uuid4().hex[:6]}"
     mariadb.create_database(db)
     conn = mariadb.connect(db)
     with conn.cursor() as cur:
         cur.execute("create table t (id bigint primary key, v varchar(10))")
-        cur.execute("insert into t values (1, 'a'), (2, 'b')")
-    cfg = ConnectorConfig.model_validate({
+        cur.executemany("insert into t values (%s, %s)", rows)
+    conn.close()
+    return ConnectorConfig.model_validate({
         "name": db, "type": "mysql", "topic_prefix": db, "department": {"code": "d", "name_zh": "某局", "name_en": "D"},
         "connection": {"database": db, "host": mariadb.host, "port": mariadb.port, "user": mariadb.user,
                        "password_env": "SVC_MARIADB_PASSWORD"},
         "tables": [{"schema": db, "name": "t", "primary_key": ["id"]}]})
+
+
+def test_service_runs_a_mysql_connector(mariadb, kafka, tmp_path, monkeypatch):
+    monkeypatch.setenv("SVC_MARIADB_PASSWORD", mariadb.password)
+    cfg = _mariadb_connector(mariadb, "svcm", [(1, "a"), (2, "b")])
+    conn = mariadb.connect(cfg.name)
     settings = Settings(var_dir=tmp_path / "var")
     service = ConnectService(settings, [cfg], None, kafka.bootstrap_servers).start(metrics_port=0)
 
@@ -108,7 +115,7 @@ def test_service_runs_a_mysql_connector(mariadb, kafka, tmp_path, monkeypatch):
         service.stop()
     conn.close()
     con = duckdb.connect(str(settings.warehouse_path), read_only=True)
-    assert con.execute(f"select id, v from raw.{db}__t__current").fetchall() == [("2", "B")]
+    assert con.execute(f"select id, v from raw.{cfg.name}__t__current").fetchall() == [("2", "B")]
     con.close()
 
 
@@ -116,18 +123,8 @@ def test_service_runs_a_mysql_connector(mariadb, kafka, tmp_path, monkeypatch):
 def test_no_land_streams_to_kafka_and_leaves_the_warehouse_alone(kafka, mariadb, tmp_path, monkeypatch):
     """``citydata connect run --no-land`` (compose, where Airflow lands): connectors only."""
     monkeypatch.setenv("SVC_MARIADB_PASSWORD", mariadb.password or "")
-    db = f"svcn{uuid.uuid4().hex[:6]}"
-    mariadb.create_database(db)
-    conn = mariadb.connect(db)
-    with conn.cursor() as cur:
-        cur.execute("create table t (id bigint primary key, v varchar(10))")
-        cur.execute("insert into t values (1, 'a'), (2, 'b'), (3, 'c')")
-    conn.close()
-    cfg = ConnectorConfig.model_validate({
-        "name": db, "type": "mysql", "topic_prefix": db, "department": {"code": "d", "name_zh": "某局", "name_en": "D"},
-        "connection": {"database": db, "host": mariadb.host, "port": mariadb.port, "user": mariadb.user,
-                       "password_env": "SVC_MARIADB_PASSWORD"},
-        "tables": [{"schema": db, "name": "t", "primary_key": ["id"]}]})
+    cfg = _mariadb_connector(mariadb, "svcn", [(1, "a"), (2, "b"), (3, "c")])
+    db = cfg.name
     settings = Settings(var_dir=tmp_path / "var")
     service = ConnectService(settings, [cfg], None, kafka.bootstrap_servers, land=False).start(metrics_port=0)
     try:
