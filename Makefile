@@ -3,12 +3,15 @@ PY ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# The portal's charts and API docs: ECharts and Swagger UI from the npm registry (pinned by frontend/package-lock.json), copied
+# into the package's static files; no CDN at run time.
+VENDOR := src/citydata/portal/static/vendor/echarts.min.js
 DEMO_ARGS ?=
 PYTEST_ARGS ?=
 
 .PHONY: demo test install system-deps lint lock bench clean
 
-install: $(STAMP)
+install: $(STAMP) $(VENDOR)
 
 $(STAMP): requirements.lock pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -16,6 +19,12 @@ $(STAMP): requirements.lock pyproject.toml
 	$(BIN)/uv pip install -q --python $(BIN)/python -r requirements.lock
 	$(BIN)/uv pip install -q --python $(BIN)/python --no-deps -e .
 	touch $(STAMP)
+
+$(VENDOR): frontend/package-lock.json
+	npm ci --prefix frontend --no-audit --no-fund --silent
+	mkdir -p $(dir $(VENDOR))
+	cp frontend/node_modules/echarts/dist/echarts.min.js $(VENDOR)
+	cp frontend/node_modules/swagger-ui-dist/swagger-ui-bundle.js frontend/node_modules/swagger-ui-dist/swagger-ui.css $(dir $(VENDOR))
 
 demo: install system-deps
 	$(BIN)/citydata demo $(DEMO_ARGS)
@@ -47,4 +56,4 @@ bench: install
 	$(BIN)/python -m bench.build
 
 clean:
-	rm -rf var dbt_project/target dbt_project/logs
+	rm -rf var dbt_project/target dbt_project/logs frontend/node_modules $(VENDOR)

@@ -15,6 +15,7 @@ from citydata.catalog import build_catalog, write_catalog
 from citydata.catalog.build import attach_scorecards
 from citydata.catalog.introspect import warehouse_columns
 from citydata.ingest.config import ConnectorConfig
+from citydata.portal.serving import export_serving
 from citydata.quality.data_docs import build_data_docs
 from citydata.quality.gate import GateResult, run_gate
 from citydata.quality.publish import publish
@@ -89,6 +90,9 @@ def gate_and_publish(settings: Settings, suites: list[Suite], run_at: str | None
         counts = {t: con.execute(f"select count(*) from {t}").fetchone()[0] for t in mart_tables(con)}
     finally:
         con.close()
+    if published or not settings.serving_path.exists():
+        with timer("serving"):  # the portal's copy, swapped in by rename (portal/serving.py)
+            export_serving(settings.warehouse_path, settings.serving_path)
     settings.gate_path.parent.mkdir(parents=True, exist_ok=True)
     settings.gate_path.write_text(json.dumps(gate.to_dict(), ensure_ascii=False, indent=2), encoding="utf-8")
     with timer("data_docs"):

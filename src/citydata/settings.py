@@ -41,8 +41,19 @@ class IngestSettings(BaseModel):
 
 
 class PortalSettings(BaseModel):
+    """The portal and data API. Accounts live in ``accounts_path`` (default
+    ``<var>/portal/accounts.sqlite``); ``secure_cookies`` must be on behind HTTPS (production);
+    rate limits are ``limits`` strings per API key (or per client address without one)."""
+
     host: str = "127.0.0.1"
     port: int = 8000
+    accounts_path: Path | None = None
+    secure_cookies: bool = False
+    session_hours: int = Field(default=8, ge=1)
+    rate_limit: str = "120/minute"  # per API key
+    anonymous_rate_limit: str = "60/minute"  # per client address, no key
+    page_size_max: int = Field(default=1000, ge=1)
+    demo_password: SecretStr = SecretStr("citydata-demo")  # only `citydata demo` seeds accounts with it
 
 
 class SynthSettings(BaseModel):
@@ -101,6 +112,16 @@ class Settings(BaseSettings):
     @property
     def catalog_path(self) -> Path:
         return self.var_dir / "catalog.json"
+
+    @property
+    def serving_path(self) -> Path:
+        """What the portal reads: a copy of the ``published`` schema, replaced by atomic rename
+        after each publish, so the portal never opens the warehouse the pipeline writes."""
+        return self.var_dir / "serving.duckdb"
+
+    @property
+    def accounts_path(self) -> Path:
+        return self.portal.accounts_path or self.var_dir / "portal" / "accounts.sqlite"
 
     @property
     def gate_path(self) -> Path:

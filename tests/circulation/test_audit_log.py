@@ -20,7 +20,7 @@ from citydata.errors import CityDataError
 def _fill(log: AuditLog, n: int = 12) -> None:
     for i in range(n):
         log.append(["download", "restricted_read", "grant"][i % 3], "steward-1",
-                   consumer=f"consumer-{i % 2}", dataset="marts.persons", rows=10 * i)
+                   consumer=f"consumer-{i % 2}", dataset="population.persons", rows=10 * i)
 
 
 def _tamper(log: AuditLog, *sql: str) -> None:

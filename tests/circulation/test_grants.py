@@ -21,7 +21,7 @@ from citydata.settings import PROJECT_ROOT
 
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 CLINIC = Actor("clinic-a", "registered_consumer", domain="health")
-PERSONS = "marts.persons"
+PERSONS = "population.persons"
 
 
 @pytest.fixture
@@ -75,7 +75,7 @@ def test_full_workflow_is_logged_and_verifies(store: GrantStore, audit_log: Audi
 
 def test_steward_of_another_department_cannot_decide(store: GrantStore) -> None:
     req = store.request(CLINIC, PERSONS, "social_assistance", rows=10, downloads=0, days=5, now=T0)
-    with pytest.raises(CityDataError, match="steward steward.hrss of hrss cannot decide on marts.persons: "
+    with pytest.raises(CityDataError, match="steward steward.hrss of hrss cannot decide on population.persons: "
                                             "it belongs to data_bureau"):
         store.approve(req.id, "steward.hrss", now=T0)
     with pytest.raises(CityDataError, match="cannot decide"):
@@ -103,10 +103,10 @@ def test_requests_beyond_the_offer_are_refused(store: GrantStore) -> None:
         store.request(CLINIC, PERSONS, "social_assistance", rows=10, downloads=6, days=5, now=T0)
     with pytest.raises(CityDataError, match=r"role 'public': must be one of"):
         store.request(Actor("anyone", "public"), PERSONS, "social_assistance", rows=1, downloads=0, days=1, now=T0)
-    with pytest.raises(CityDataError, match="marts.legal_entities is open: no grant is needed"):
-        store.request(CLINIC, "marts.legal_entities", "market_supervision", rows=1, downloads=0, days=1, now=T0)
-    with pytest.raises(CityDataError, match="marts.conflicts is closed"):
-        store.request(CLINIC, "marts.conflicts", "market_supervision", rows=1, downloads=0, days=1, now=T0)
+    with pytest.raises(CityDataError, match="legal_entity.legal_entities is open: no grant is needed"):
+        store.request(CLINIC, "legal_entity.legal_entities", "market_supervision", rows=1, downloads=0, days=1, now=T0)
+    with pytest.raises(CityDataError, match="governance.conflicts is closed"):
+        store.request(CLINIC, "governance.conflicts", "market_supervision", rows=1, downloads=0, days=1, now=T0)
     with pytest.raises(CityDataError, match="has no usage policy"):
         store.request(CLINIC, "marts.secrets", "social_assistance", rows=1, downloads=0, days=1, now=T0)
     assert store.requests() == []
@@ -141,8 +141,8 @@ def test_purpose_consumer_and_dataset_are_bound(store: GrantStore) -> None:
     with store.exclusive(), pytest.raises(CityDataError, match=r"recipient 'bank-c': must be clinic-a"):
         store.check(grant_id, Actor("bank-c", "registered_consumer"), PERSONS, "social_assistance", rows=1,
                     download=False, now=T0)
-    with pytest.raises(CityDataError, match=f"grant {grant_id} is for marts.persons, not marts.credit_records"):
-        store.check(grant_id, CLINIC, "marts.credit_records", "social_assistance", rows=1, download=False, now=T0)
+    with pytest.raises(CityDataError, match=f"grant {grant_id} is for population.persons, not credit.credit_records"):
+        store.check(grant_id, CLINIC, "credit.credit_records", "social_assistance", rows=1, download=False, now=T0)
     no_downloads = store.approve(store.request(CLINIC, PERSONS, "social_assistance", rows=5, downloads=0, days=1,
                                                now=T0).id, "steward.bureau", now=T0).id
     with pytest.raises(CityDataError, match="permits no reproduce"):

@@ -54,12 +54,12 @@ def test_public_gets_only_l1_columns_of_open_datasets(gate: Gate, tables: dict) 
     frame = tables[("market_regulation", "enterprises")]
     declared = {c: "L2" for c in frame.columns} | {"name": "L1"}  # what the catalog would say
     grades, _ = column_grades(frame, gate.grading, declared)
-    out = release(gate, frame, "marts.legal_entities", PUBLIC, now=T0, grades=declared)
+    out = release(gate, frame, "legal_entity.legal_entities", PUBLIC, now=T0, grades=declared)
     assert len(out) == len(frame) and list(out.columns)
     assert {grades[c] for c in out.columns} == {"L1"}
     assert set(out.columns) == {c for c, g in grades.items() if g == "L1"}
     assert gate.log.entries() == []  # browsing open data is not a restricted read
-    staff = release(gate, frame, "marts.legal_entities", Actor("analyst", "registered_consumer", domain="finance"),
+    staff = release(gate, frame, "legal_entity.legal_entities", Actor("analyst", "registered_consumer", domain="finance"),
                     now=T0,
                     grades=declared, download=True)
     hidden = {str(v) for c, g in grades.items() if g in ("L3", "L4") for v in frame[c].dropna()}
@@ -72,8 +72,8 @@ def test_conditional_data_needs_a_grant(gate: Gate, tables: dict) -> None:
     for actor in (PUBLIC, CLINIC):
         with pytest.raises(CityDataError, match="open on conditions .*apply for a grant"):
             release(gate, frame, HRSS, actor, "employment_services", now=T0)
-    with pytest.raises(CityDataError, match="marts.conflicts is closed .*only data_bureau staff"):
-        release(gate, frame, "marts.conflicts", CLINIC, now=T0)
+    with pytest.raises(CityDataError, match="governance.conflicts is closed .*only data_bureau staff"):
+        release(gate, frame, "governance.conflicts", CLINIC, now=T0)
     with pytest.raises(CityDataError, match="no usage policy"):
         release(gate, frame, "marts.unlisted", CLINIC, now=T0)
     refusals = gate.log.entries()
@@ -126,7 +126,7 @@ def test_owning_department_reads_its_own_data_without_a_grant(gate: Gate, tables
     assert out["name"].str.contains(r"\*").all()  # L3 is masked even for the owner's staff
     assert gate.log.entries()[-1]["detail"]["basis"] == "owner"
     with pytest.raises(CityDataError, match="closed"):  # another department's staff: no
-        release(gate, frame, "marts.conflicts", staff, now=T0)
+        release(gate, frame, "governance.conflicts", staff, now=T0)
 
 
 def test_detection_raises_declared_grades_never_lowers_them(gate: Gate, tables: dict) -> None:

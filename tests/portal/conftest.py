@@ -34,3 +34,69 @@ def catalog_path(tmp_path: Path, built_catalog: dict) -> Path:
 def client(catalog_path: Path) -> Iterator[TestClient]:
     with TestClient(create_app(catalog_path)) as c:
         yield c
+
+
+# -- the portal over a real pipeline run ------------------------------------------------------------
+# One small `citydata demo` run per test session (embedded PostgreSQL, broker, dbt, GE, publish,
+# accounts); each test gets its own copy of what the portal reads, so grants and the audit log
+# start empty. CITYDATA_TEST_DEMO_VAR=<dir of an earlier run> reuses that run (development only).
+DEMO_PERSONS = 300
+PORTAL_FILES = ("catalog.json", "serving.duckdb", "keys", "portal")
+DEMO_PASSWORD = "citydata-demo"
+
+
+@pytest.fixture(scope="session")
+def demo_var(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    import os
+
+    from rich.console import Console
+
+    from citydata.demo.run import run_demo
+    from citydata.settings import Settings
+
+    reuse = os.environ.get("CITYDATA_TEST_DEMO_VAR")
+    if reuse:
+        return Path(reuse)
+    var = tmp_path_factory.mktemp("portal-demo")
+    settings = Settings(var_dir=var)
+    settings.synth.persons = DEMO_PERSONS
+    settings.synth.seed = 7
+    run_demo(settings, Console(quiet=True))
+    return var
+
+
+@pytest.fixture
+def portal_settings(demo_var: Path, tmp_path: Path):
+    """Settings whose var_dir holds a fresh copy of the demo's portal files (no grants, no audit log)."""
+    import shutil
+
+    from citydata.settings import Settings
+
+    var = tmp_path / "var"
+    var.mkdir()
+    for name in PORTAL_FILES:
+        source = demo_var / name
+        if source.is_dir():
+            shutil.copytree(source, var / name)
+        elif source.exists():
+            shutil.copy2(source, var / name)
+    return Settings(var_dir=var)
+
+
+@pytest.fixture
+def portal(portal_settings) -> Iterator[TestClient]:
+    """A TestClient over the demo run's portal (public: not signed in)."""
+    with TestClient(create_app(portal_settings)) as c:
+        yield c
+
+
+def sign_in(client: TestClient, user: str, password: str = DEMO_PASSWORD) -> None:
+    """Sign ``client`` in through the login form (CSRF token from the form page)."""
+    import re
+
+    page = client.get("/login")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    assert token, "login form has no csrf_token"
+    response = client.post("/login", data={"user_id": user, "password": password, "csrf_token": token.group(1)},
+                           follow_redirects=False)
+    assert response.status_code == 303, response.text

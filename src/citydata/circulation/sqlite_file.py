@@ -1,5 +1,7 @@
 """One SQLite file the circulation stores keep: opened in autocommit mode (they begin their own
-transactions), created with its schema, closed by ``with``."""
+transactions), created with its schema, closed by ``with``. An instance is used by one caller at a
+time, but not always on one thread (the portal opens one per request; FastAPI may close it on
+another worker thread), hence ``check_same_thread=False``."""
 
 from __future__ import annotations
 
@@ -12,7 +14,7 @@ class SqliteFile:
     def __init__(self, path: Path, schema: str):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(self.path, isolation_level=None, timeout=30)
+        self._db = sqlite3.connect(self.path, isolation_level=None, timeout=30, check_same_thread=False)
         self._db.executescript(schema)
 
     def close(self) -> None:

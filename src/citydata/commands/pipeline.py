@@ -37,7 +37,7 @@ def _serve(settings) -> None:
 
     url = f"http://{settings.portal.host}:{settings.portal.port}"
     console.print(f"portal: {url}  (Ctrl-C to stop)")
-    serve(settings.catalog_path, settings.portal.host, settings.portal.port)
+    serve(settings)
 
 
 def portal(port: int | None = typer.Option(None, help="Port (default 8000).")) -> None:

@@ -145,6 +145,10 @@ def _build_and_publish(settings: Settings, connectors, suites, log: StageLog, re
         openmetadata = publish_catalog(settings, catalog)
         st.set_rows(openmetadata["requests"])
         st.note(f"{openmetadata['mode']}: " + (openmetadata.get("out") or openmetadata.get("server", "")))
+    with log.stage("portal accounts") as st:
+        users = prepare_portal(settings)
+        st.set_rows(len(users))
+        st.note(f"demo sign-ins: {', '.join(users)} (password: Settings.portal.demo_password)")
     report.update({
         "finished_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "stages": log.to_list(),
@@ -161,6 +165,18 @@ def _build_and_publish(settings: Settings, connectors, suites, log: StageLog, re
                     "synth": str(settings.synth_dir)},
     })
     report["gate_result"] = gate
+
+
+def prepare_portal(settings: Settings) -> list[str]:
+    """The demo's portal accounts and its stand-in pseudonym secret (production: real accounts via
+    `citydata portal-user add`, the secret from CITYDATA_CIRCULATION__MASTER_SECRET)."""
+    from citydata.portal.access import write_demo_secret
+    from citydata.portal.accounts import AccountStore, seed_demo_users
+
+    write_demo_secret(settings)
+    with AccountStore(settings.accounts_path) as store:
+        users = seed_demo_users(store, settings.portal.demo_password.get_secret_value(), dt.datetime.now(dt.UTC))
+    return [u.id for u in users]
 
 
 def check_report(report: dict) -> None:

@@ -6,12 +6,33 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from fastapi import Request
 from fastapi.templating import Jinja2Templates
 
 from citydata.catalog.entities import LAYER_LABELS, LAYERS, LIBRARY_LABELS
 
 HERE = Path(__file__).parent
-templates = Jinja2Templates(directory=HERE / "templates")
+LANGS = ("zh", "en")
+LANG_COOKIE = "lang"
+
+
+def language(request: Request) -> str:
+    """``?lang=`` (the switch's links), else the ``lang`` cookie, else Chinese."""
+    chosen = request.query_params.get("lang") or request.cookies.get(LANG_COOKIE)
+    return chosen if chosen in LANGS else "zh"
+
+
+def _page_context(request: Request) -> dict[str, Any]:
+    """What every template gets: the language, ``_(zh, en)``, the viewer and their CSRF token."""
+    from citydata.portal.auth import page_viewer
+
+    lang = language(request)
+    viewer = page_viewer(request)
+    return {"lang": lang, "_": (lambda zh, en: en if lang == "en" else zh),
+            "viewer": viewer, "user": viewer.user, "csrf_token": viewer.csrf}
+
+
+templates = Jinja2Templates(directory=HERE / "templates", context_processors=[_page_context])
 
 GATE_LABELS = {"pass": ("通过", "passed"), "fail": ("未通过", "failed"), None: ("未检查", "not checked")}
 

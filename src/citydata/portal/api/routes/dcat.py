@@ -1,0 +1,7 @@
+"""The DCAT-AP catalog in JSON-LD."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter()

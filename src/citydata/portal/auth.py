@@ -1,0 +1,172 @@
+"""Who is asking: the viewer of a request, from the session cookie (pages) or an API key (data API).
+
+- **Sessions**: cookie ``citydata_session`` (HttpOnly, SameSite=Lax, Secure when
+  ``portal.secure_cookies``), a random token whose hash the account store keeps.
+- **CSRF**: every form posts ``csrf_token``; it must equal the session's token or, before login,
+  the ``citydata_csrf`` cookie (double submit). :func:`require_csrf` checks it on every POST form.
+- **API keys**: ``X-API-Key: cdk_…`` or ``Authorization: Bearer cdk_…``; never from a cookie, so
+  key-authenticated calls need no CSRF token.
+- **Rate limits**: a moving window (``limits``) per API key, or per client address without one;
+  over the limit answers 429 with ``Retry-After``.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import Depends, Form, HTTPException, Request
+from limits import parse
+from limits.storage import MemoryStorage
+from limits.strategies import MovingWindowRateLimiter
+
+from citydata.circulation.grants import Actor
+from citydata.portal.access import PUBLIC
+from citydata.portal.accounts import AccountStore, User
+from citydata.settings import Settings
+
+SESSION_COOKIE = "citydata_session"
+CSRF_COOKIE = "citydata_csrf"
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def settings_of(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+def accounts(request: Request) -> Iterator[AccountStore]:
+    """FastAPI dependency: the account store, open for this request."""
+    store = AccountStore(settings_of(request).accounts_path)
+    try:
+        yield store
+    finally:
+        store.close()
+
+
+Accounts = Annotated[AccountStore, Depends(accounts)]
+
+
+@dataclass(frozen=True)
+class Viewer:
+    user: User | None
+    csrf: str
+    via_key: bool = False
+
+    @property
+    def actor(self) -> Actor:
+        return self.user.actor if self.user else PUBLIC
+
+    @property
+    def role(self) -> str:
+        return self.user.role if self.user else "public"
+
+
+class LoginRequired(Exception):
+    """Raised for pages that need a signed-in user: the app redirects to /login?next=…"""
+
+
+def _api_key(request: Request) -> str | None:
+    key = request.headers.get("x-api-key")
+    if key:
+        return key.strip()
+    auth = request.headers.get("authorization", "")
+    scheme, _, value = auth.partition(" ")
+    return value.strip() if scheme.lower() == "bearer" and value else None
+
+
+def viewer(request: Request, store: Accounts) -> Viewer:
+    """FastAPI dependency: the session's or API key's user, else the public."""
+    cached = getattr(request.state, "viewer", None)
+    if cached is not None:
+        return cached
+    key = _api_key(request)
+    if key is not None:
+        user = store.user_for_key(key)
+        if user is None:
+            raise HTTPException(401, "API key not recognised or revoked: create one under 我的授权与密钥 (/account)")
+        found = Viewer(user, "", via_key=True)
+    else:
+        token = request.cookies.get(SESSION_COOKIE)
+        session = store.session(token, now=now()) if token else None
+        if session is not None:
+            found = Viewer(session.user, session.csrf)
+        else:
+            found = Viewer(None, request.state.csrf_cookie)
+    request.state.viewer = found
+    return found
+
+
+CurrentViewer = Annotated[Viewer, Depends(viewer)]
+
+
+def page_viewer(request: Request) -> Viewer:
+    """The viewer for a template (the route's, or resolved here for routes that did not ask)."""
+    cached = getattr(request.state, "viewer", None)
+    if cached is not None:
+        return cached
+    store = AccountStore(settings_of(request).accounts_path)
+    try:
+        return viewer(request, store)
+    except HTTPException:
+        return Viewer(None, getattr(request.state, "csrf_cookie", ""))
+    finally:
+        store.close()
+
+
+def signed_in(current: CurrentViewer) -> User:
+    """FastAPI dependency for pages that need a user."""
+    if current.user is None:
+        raise LoginRequired()
+    return current.user
+
+
+SignedIn = Annotated[User, Depends(signed_in)]
+
+
+def require_csrf(current: CurrentViewer, csrf_token: Annotated[str, Form()] = "") -> None:
+    """FastAPI dependency for every POST form: the token must be the viewer's."""
+    if not current.csrf or not hmac.compare_digest(csrf_token.encode(), current.csrf.encode()):
+        raise HTTPException(403, "表单已过期或来源不明，请刷新页面后重试 / form expired or not from this site: reload and retry")
+
+
+CsrfChecked = Depends(require_csrf)
+
+
+def new_csrf_cookie() -> str:
+    return secrets.token_urlsafe(32)
+
+
+class RateLimits:
+    """Moving-window limits per API key / client address, in this process's memory."""
+
+    def __init__(self, keyed: str, anonymous: str) -> None:
+        self.keyed, self.anonymous = parse(keyed), parse(anonymous)
+        self.limiter = MovingWindowRateLimiter(MemoryStorage())
+
+    def check(self, who: str, keyed: bool) -> None:
+        item = self.keyed if keyed else self.anonymous
+        if not self.limiter.hit(item, who):
+            reset = self.limiter.get_window_stats(item, who).reset_time
+            retry = max(1, int(reset - now().timestamp()) + 1)
+            raise HTTPException(429, f"rate limit {item} exceeded: retry in {retry} s",
+                                headers={"Retry-After": str(retry)})
+
+
+def rate_limited(request: Request, current: CurrentViewer) -> Viewer:
+    """FastAPI dependency for API routes: the viewer, after counting the call against their limit."""
+    limits: RateLimits = request.app.state.rate_limits
+    if current.via_key and current.user is not None:
+        limits.check(f"key:{current.user.id}", keyed=True)
+    else:
+        limits.check(f"ip:{request.client.host if request.client else 'unknown'}", keyed=False)
+    return current
+
+
+ApiViewer = Annotated[Viewer, Depends(rate_limited)]

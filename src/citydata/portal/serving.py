@@ -1,0 +1,166 @@
+"""The portal's copy of what was published: ``serving.duckdb``, written beside the warehouse and
+swapped in by atomic rename after each publish.
+
+The pipeline (``citydata demo``, Airflow's publish task) holds the warehouse's single DuckDB write
+lock while it builds; the portal never opens that file. :func:`export_serving` copies the
+``published`` schema into a new file and renames it over the old one, so a reader sees the whole
+previous version or the whole new one. :class:`ServingStore` keeps one read-only connection per
+file version and gives each request its own cursor; queries name only tables and columns that
+exist and pass every value as a parameter.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from citydata.errors import CityDataError
+from citydata.quality.baselines import PUBLISHED_SCHEMA
+from citydata.quality.warehouses import quote
+
+# What the portal serves besides ``published``: quarantined rows (stewards see their department's)
+# and the quality history (scorecards, gate runs).
+SERVED_SCHEMAS = (PUBLISHED_SCHEMA, "quarantine")
+SERVED_TABLES = ("quality.scorecards", "quality.gate_runs")
+
+
+def export_serving(warehouse_path: Path, serving_path: Path) -> dict[str, int]:
+    """Copy ``published.*``, ``quarantine.*`` and the quality history of the warehouse into
+    ``serving_path`` (atomically); row counts per ``schema.table``."""
+    serving_path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = serving_path.with_name(f".{serving_path.name}.{os.getpid()}.tmp")
+    tmp.unlink(missing_ok=True)
+    counts: dict[str, int] = {}
+    con = duckdb.connect(tmp)
+    try:
+        con.execute(f"attach {_literal(str(warehouse_path))} as wh (read_only)")
+        tables = con.execute(
+            "select schema_name, table_name from duckdb_tables() where database_name = 'wh'"
+            " and (list_contains(?, schema_name) or list_contains(?, schema_name || '.' || table_name))"
+            " order by 1, 2", [list(SERVED_SCHEMAS), list(SERVED_TABLES)]).fetchall()
+        for schema in sorted({schema for schema, _ in tables} | {PUBLISHED_SCHEMA}):
+            con.execute(f"create schema if not exists {quote(schema)}")
+        for schema, table in tables:
+            target = f"{quote(schema)}.{quote(table)}"
+            con.execute(f"create table {target} as select * from wh.{target}")
+            counts[f"{schema}.{table}"] = con.execute(f"select count(*) from {target}").fetchone()[0]
+        con.execute("detach wh")
+        con.execute("checkpoint")
+    finally:
+        con.close()
+    os.replace(tmp, serving_path)
+    return counts
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def dataset_name(fqn: str) -> str:
+    """``warehouse.citydata.population.persons`` → ``population.persons`` (the name usage policies use)."""
+    parts = fqn.split(".")
+    return ".".join(parts[-2:]) if len(parts) >= 2 else fqn
+
+
+@dataclass(frozen=True)
+class Page:
+    rows: pd.DataFrame
+    total: int
+    limit: int
+    offset: int
+
+
+class ServingStore:
+    """Read-only access to ``serving.duckdb``: which datasets have data, their columns and rows."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self._lock = threading.Lock()
+        self._key: tuple[int, int] | None = None
+        self._con: duckdb.DuckDBPyConnection | None = None
+        self._columns: dict[str, list[str]] = {}
+
+    def _cursor(self) -> duckdb.DuckDBPyConnection:
+        try:
+            stat = self.path.stat()
+        except FileNotFoundError:
+            raise CityDataError(f"no published data at {self.path}: run `make demo` (or the publish DAG)") from None
+        key = (stat.st_ino, stat.st_mtime_ns)
+        with self._lock:
+            if key != self._key or self._con is None:
+                # the old connection keeps reading the renamed-over file until its cursors finish
+                self._con = duckdb.connect(str(self.path), read_only=True)
+                self._columns = {
+                    table: [] for (table,) in self._con.execute(
+                        "select table_name from duckdb_tables() where schema_name = ?", [PUBLISHED_SCHEMA]).fetchall()}
+                for table, column in self._con.execute(
+                        "select table_name, column_name from duckdb_columns() where schema_name = ?"
+                        " order by table_name, column_index", [PUBLISHED_SCHEMA]).fetchall():
+                    self._columns[table].append(column)
+                self._key = key
+            return self._con.cursor()
+
+    def table_of(self, dataset: str) -> str | None:
+        """The published table holding ``dataset`` (``<library>.<table>``), or None if it has no data here
+        (only the base libraries' marts are published)."""
+        table = dataset.partition(".")[2]
+        try:
+            self._cursor().close()
+        except CityDataError:
+            return None
+        return table if table in self._columns else None
+
+    def columns(self, table: str) -> list[str]:
+        self._cursor().close()
+        if table not in self._columns:
+            raise CityDataError(f"no published table {table!r}")
+        return list(self._columns[table])
+
+    def page(self, table: str, *, filters: dict[str, str] | None = None, limit: int = 100,
+             offset: int = 0, order_by: str | None = None) -> Page:
+        """Rows of ``published.<table>`` where each filtered column equals its value (as text)."""
+        columns = self.columns(table)
+        filters = filters or {}
+        unknown = sorted(set(filters) - set(columns))
+        if unknown:
+            raise CityDataError(f"{table} has no column {', '.join(map(repr, unknown))}; "
+                                f"columns: {', '.join(columns)}")
+        order = order_by or columns[0]
+        if order not in columns:
+            raise CityDataError(f"cannot order {table} by {order!r}: no such column")
+        where = " and ".join(f"cast({quote(c)} as varchar) = ?" for c in filters) or "true"
+        source = f"{PUBLISHED_SCHEMA}.{quote(table)}"
+        params = list(filters.values())
+        cur = self._cursor()
+        try:
+            total = cur.execute(f"select count(*) from {source} where {where}", params).fetchone()[0]
+            rows = cur.execute(f"select * from {source} where {where} order by {quote(order)} limit ? offset ?",
+                               [*params, limit, offset]).df()
+        finally:
+            cur.close()
+        return Page(rows, int(total), limit, offset)
+
+    def all_rows(self, table: str) -> pd.DataFrame:
+        self.columns(table)
+        cur = self._cursor()
+        try:
+            return cur.execute(f"select * from {PUBLISHED_SCHEMA}.{quote(table)}").df()
+        finally:
+            cur.close()
+
+    def count(self, table: str) -> int:
+        return self.page(table, limit=0).total
+
+    def query(self, sql: str, params: list | None = None) -> pd.DataFrame:
+        """A read-only query of the serving file (quarantine, quality history). Pass values as ``?``
+        parameters; never format user input into ``sql``."""
+        cur = self._cursor()
+        try:
+            return cur.execute(sql, params or []).df()
+        finally:
+            cur.close()
