@@ -137,3 +137,19 @@ def test_write_read_roundtrip(catalog: dict, tmp_path: Path) -> None:
 def test_read_missing_catalog_says_run_demo(tmp_path: Path) -> None:
     with pytest.raises(CityDataError, match="make demo"):
         read_catalog(tmp_path / "catalog.json")
+
+
+def test_model_column_meta_grade_tags_an_unclassified_column_and_rejects_unknown_grades() -> None:
+    from citydata.catalog.dbt import _model_columns
+
+    node = {"name": "legal_entities", "original_file_path": "models/marts/x.yml", "columns": {
+        "name": {"name": "name", "meta": {"grade": "L1"}},
+        "address": {"name": "address", "meta": {"grade": "L1", "classification": "address"}},
+        "status": {"name": "status"}}}
+    tags = {c["name"]: [t["tagFQN"] for t in c["tags"]] for c in _model_columns(node)}
+    assert tags["name"] == ["DataGrade.L1"]
+    assert "DataGrade.L3" in tags["address"] and "DataGrade.L1" not in tags["address"]  # a class outranks meta
+    assert tags["status"] == []
+    node["columns"]["status"]["meta"] = {"grade": "L9"}
+    with pytest.raises(CityDataError, match="models/marts/x.yml: column status has meta.grade 'L9'"):
+        _model_columns(node)

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from citydata.catalog import entities as E
+from citydata.errors import CityDataError
 
 _LAYER_FOLDERS = {"staging": "staging", "intermediate": "intermediate", "marts": "mart", "mart": "mart"}
 _LAYER_PREFIXES = {"stg_": "staging", "int_": "intermediate", "fct_": "mart", "dim_": "mart"}
@@ -76,15 +77,23 @@ def _source_folder(node: dict[str, Any]) -> str | None:
 
 
 def _model_columns(node: dict[str, Any]) -> list[dict]:
-    """Documented columns: type, classification and the description in Chinese
-    (``meta.description_zh``) and English (``description``)."""
+    """Documented columns: type, classification, grade and the description in Chinese
+    (``meta.description_zh``) and English (``description``). ``meta.grade`` (L1…L4) grades a column
+    no classification covers — e.g. ``L1`` for a field the owner opens to the public (开放字段)."""
     cols = []
     for i, (key, spec) in enumerate((node.get("columns") or {}).items(), start=1):
         meta = _meta(spec)
-        cls = meta.get("classification")
-        cols.append(E.column(spec.get("name") or key, spec.get("data_type") or meta.get("data_type"),
+        name = spec.get("name") or key
+        tags = E.classification_tags(meta.get("classification"))
+        grade = meta.get("grade")
+        if grade and not tags:
+            if grade not in E.GRADES:
+                raise CityDataError(f"{node.get('original_file_path') or node.get('name')}: column {name} has "
+                                    f"meta.grade {grade!r}; grades are {', '.join(E.GRADES)}")
+            tags = [E.tag(f"{E.GRADE_CLASSIFICATION}.{grade}")]
+        cols.append(E.column(name, spec.get("data_type") or meta.get("data_type"),
                              description=E.bilingual(meta.get("description_zh"), spec.get("description")),
-                             position=i, tags=E.classification_tags(cls)))
+                             position=i, tags=tags))
     return cols
 
 

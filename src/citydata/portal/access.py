@@ -83,13 +83,14 @@ def openness_of(settings: Settings, fqn: str) -> Openness:
     return found.openness if found else "closed"  # type: ignore[return-value]
 
 
-def declared_grades(entity: dict[str, Any]) -> dict[str, str]:
-    """Column grades from the catalog's DataGrade tags."""
+def declared_grades(entity: dict[str, Any], default_grade: str) -> dict[str, str]:
+    """Column grades from the catalog's DataGrade tags; a column the catalog documents without a
+    grade gets the grading policy's default (``policies/grading.yaml``: reviewed, nothing personal
+    declared). Columns the catalog does not know stay ungraded: release treats them as the strictest.
+    Either way release raises a grade to what its detectors find in the values."""
     grades = {}
     for column in entity.get("columns") or []:
-        grade = highest_grade(column.get("tags") or [])
-        if grade:
-            grades[column["name"]] = grade
+        grades[column["name"]] = highest_grade(column.get("tags") or []) or default_grade
     return grades
 
 
@@ -130,7 +131,7 @@ def released(settings: Settings, serving: ServingStore, entity: dict[str, Any], 
     with open_gate(settings) as gate:
         try:
             rows = release(gate, page.rows, dataset, actor, purpose, now=now, grant_id=grant_id,
-                           download=download, grades=declared_grades(entity))
+                           download=download, grades=declared_grades(entity, gate.grading.default_grade))
         except CityDataError as exc:
             raise AccessRefused(str(exc)) from None
     return Released(rows, page.total, page.limit, page.offset)
