@@ -11,7 +11,7 @@ from pathlib import Path
 import typer
 from typer import _click as click
 
-from citydata.commands import access, catalog, circulation, connect, pipeline, quality, sources, synth
+from citydata.commands import access, catalog, circulation, connect, pipeline, portal_users, quality, sources, synth
 from citydata.commands.common import err_console
 from citydata.errors import CityDataError
 
@@ -30,6 +30,7 @@ app.add_typer(connect.dlq_app, name="dlq")
 app.add_typer(catalog.catalog_app, name="catalog")
 app.add_typer(circulation.audit_app, name="audit")
 app.add_typer(access.access_app, name="access")
+app.add_typer(portal_users.portal_user_app, name="portal-user")
 app.command("trace-leak")(circulation.trace_leak)
 app.command()(circulation.classify)
 

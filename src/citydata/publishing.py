@@ -12,13 +12,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from citydata.catalog import build_catalog, write_catalog
-from citydata.catalog.build import attach_scorecards
+from citydata.catalog.build import attach_kanon, attach_scorecards
 from citydata.catalog.introspect import warehouse_columns
+from citydata.circulation.context import open_audit_log
+from citydata.circulation.open_data import (
+    deidentify_published,
+    latest_checks,
+    log_policy_changes,
+    log_publication,
+)
+from citydata.circulation.usage import load_usage
 from citydata.ingest.config import ConnectorConfig
 from citydata.portal.serving import export_serving
 from citydata.quality.data_docs import build_data_docs
 from citydata.quality.gate import GateResult, run_gate
-from citydata.quality.publish import publish
+from citydata.quality.publish import MART_SCHEMAS, publish
 from citydata.quality.quarantine import quarantine_gate
 from citydata.quality.runs import record_run, save_watermarks, watermarks
 from citydata.quality.scorecards import compute_scorecards, department_scorecards, scorecard_trends
@@ -28,8 +36,6 @@ from citydata.settings import Settings
 from citydata.warehouse import duck
 from citydata.warehouse.dbt_build import DbtBuildResult
 from citydata.warehouse.dbt_build import build as dbt_build
-
-MART_SCHEMAS = ("population", "legal_entity", "credit", "governance", "history")
 
 
 def mart_tables(con) -> list[str]:
@@ -76,8 +82,15 @@ def gate_and_publish(settings: Settings, suites: list[Suite], run_at: str | None
         since = watermarks(warehouse) if incremental else None
         with timer("validate"):
             gate = run_gate(warehouse, suites, layers=("raw", "staging", "marts"), run_at=run_at, since=since)
+        kanon: dict = {}
         with timer("publish"):
-            published = publish(warehouse, mart_tables(con)) if gate.passed else {}
+            if gate.passed:
+                usage = load_usage(settings.circulation.policies_dir)
+                marts = mart_tables(con)
+                published = publish(warehouse, marts, before_commit=lambda: kanon.update(
+                    deidentify_published(con, usage, run_at)))
+            else:
+                published = {}
         with timer("record"):
             record_run(warehouse, gate, run_at, mode="incremental" if incremental else "full",
                        published=bool(published))
@@ -90,6 +103,12 @@ def gate_and_publish(settings: Settings, suites: list[Suite], run_at: str | None
         counts = {t: con.execute(f"select count(*) from {t}").fetchone()[0] for t in mart_tables(con)}
     finally:
         con.close()
+    if published:
+        with timer("audit"):
+            with open_audit_log(settings) as log:
+                log_policy_changes(log, settings.circulation.policies_dir, dt.datetime.fromisoformat(run_at))
+                log_publication(log, {m: published[f"published.{m.partition('.')[2]}"] for m in marts}, kanon,
+                                dt.datetime.fromisoformat(run_at))
     if published or not settings.serving_path.exists():
         with timer("serving"):  # the portal's copy, swapped in by rename (portal/serving.py)
             export_serving(settings.warehouse_path, settings.serving_path)
@@ -122,9 +141,11 @@ def snapshot_catalog(settings: Settings, connectors: list[ConnectorConfig], mani
     try:
         columns = warehouse_columns(con)
         trends = scorecard_trends(con)
+        kanon = latest_checks(con)
     finally:
         con.close()
     catalog = build_catalog(connectors, manifest_path, gate, counts, table_columns=columns)
     attach_scorecards(catalog.get("tables") or [], trends)
+    attach_kanon(catalog.get("tables") or [], kanon)
     write_catalog(catalog, settings.catalog_path)
     return catalog

@@ -138,7 +138,7 @@ def test_purpose_consumer_and_dataset_are_bound(store: GrantStore) -> None:
     grant_id = _grant(store)
     with pytest.raises(CityDataError, match=r"purpose 'employment_services': must be social_assistance"):
         _use(store, grant_id, 1, purpose="employment_services")
-    with store.exclusive(), pytest.raises(CityDataError, match=r"recipient 'bank-c': must be clinic-a"):
+    with store.exclusive(), pytest.raises(CityDataError, match=r"grant \d+ is not yours \(bank-c\)"):
         store.check(grant_id, Actor("bank-c", "registered_consumer"), PERSONS, "social_assistance", rows=1,
                     download=False, now=T0)
     with pytest.raises(CityDataError, match=f"grant {grant_id} is for population.persons, not credit.credit_records"):

@@ -98,6 +98,32 @@ def test_published_and_catalogued(demo_run):
     assert persons["profile"]["rowCount"] == report["base_libraries"]["population.persons"]
 
 
+def test_open_microdata_published_k_anonymous_and_every_publication_audited(demo_run):
+    import duckdb
+
+    from citydata.circulation.context import open_audit_log
+    from citydata.circulation.kanon import k_of
+    from citydata.circulation.usage import load_usage
+
+    settings, report = demo_run
+    policy = load_usage(settings.circulation.policies_dir).datasets["population.persons_open"]
+    con = duckdb.connect(str(settings.serving_path), read_only=True)
+    try:
+        published = con.execute("select * from published.persons_open").df()
+        check = con.execute("select * from quality.kanon_checks").df().iloc[-1]
+    finally:
+        con.close()
+    assert k_of(published, list(policy.quasi_identifiers)) >= policy.k == check["k"]
+    assert check["rows_in"] == report["base_libraries"]["population.persons_open"]  # living persons
+    assert check["rows_out"] == len(published) and check["suppressed"] <= policy.max_suppression * check["rows_in"]
+    with open_audit_log(settings) as log:
+        published_entries = {e["dataset"]: e for e in log.entries("publish")}
+        assert {e["detail"]["file"] for e in log.entries("policy_change")} >= {"usage.yaml", "masking.yaml"}
+    assert set(published_entries) == {t for t in report["base_libraries"]} | set(report["governance"]) | set(
+        report["history"])
+    assert published_entries["population.persons_open"]["detail"]["kanon"]["achieved"] >= policy.k
+
+
 def test_deaths_still_active_reported_back_to_public_security(demo_run):
     _, report = demo_run
     assert report["governance"]["governance.household_conflicts"] == \

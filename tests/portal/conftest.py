@@ -60,7 +60,6 @@ def demo_var(tmp_path_factory: pytest.TempPathFactory) -> Path:
     var = tmp_path_factory.mktemp("portal-demo")
     settings = Settings(var_dir=var)
     settings.synth.persons = DEMO_PERSONS
-    settings.synth.seed = 7
     run_demo(settings, Console(quiet=True))
     return var
 
@@ -100,3 +99,35 @@ def sign_in(client: TestClient, user: str, password: str = DEMO_PASSWORD) -> Non
     response = client.post("/login", data={"user_id": user, "password": password, "csrf_token": token.group(1)},
                            follow_redirects=False)
     assert response.status_code == 303, response.text
+
+
+def serve_in_thread(app) -> Iterator[str]:
+    """Serve ``app`` with uvicorn on a free port in a daemon thread; yields its base URL."""
+    import socket
+    import threading
+    import time
+
+    import uvicorn
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("uvicorn did not start")
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@pytest.fixture
+def live_portal(portal_settings) -> Iterator[str]:
+    """The demo run's portal served over HTTP (for real clients: a browser, ckanapi)."""
+    yield from serve_in_thread(create_app(portal_settings))

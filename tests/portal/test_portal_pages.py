@@ -15,25 +15,27 @@ from citydata.portal.present import dataset_url
 MART = "warehouse.citydata.marts.credit_profiles"
 
 
-def test_list_page_groups_by_layer_and_library(client: TestClient) -> None:
+def test_home_page_browses_by_category_and_department(client: TestClient) -> None:
     r = client.get("/")
     assert r.status_code == 200
     html = r.text
-    for title in ("部门源系统表", "消息主题", "原始层", "标准层", "整合层", "基础库 · 人口综合库",
-                  "基础库 · 信用信息库"):
-        assert title in html
-    assert html.index("原始层") < html.index("标准层") < html.index("基础库 · 人口综合库")
-    assert "市民政局" in html and "2,000" in html
-    assert 'data-gate="fail"' in html and "未通过" in html and "通过" in html
+    assert 'action="/search"' in html and 'name="q"' in html
+    browse = html.split('id="browse"', 1)[1]
+    for title in ("部门源系统表", "消息主题", "原始层", "标准层", "整合层", "人口综合库", "信用信息库"):
+        assert title in browse
+    assert browse.index("原始层") < browse.index("标准层") < browse.index("人口综合库")
+    assert 'href="/departments/civil_affairs">市民政局</a>' in browse
+    newest = html.split('id="newest"', 1)[1].split("</section>", 1)[0]
+    assert newest.count("<tr data-fqn=") == 8 and "data-gate=" in newest
 
 
-def test_list_page_filters_by_department(client: TestClient) -> None:
-    html = client.get("/", params={"department": "civil_affairs"}).text
-    assert "stg_civil_affairs__deaths" in html
-    assert "market_regulation__enterprises" not in html
-    assert "信用信息库" not in html.split("<section", 1)[1]
-    html = client.get("/", params={"department": "nobody"}).text
-    assert "没有部门" in html
+def test_search_filters_by_department(client: TestClient) -> None:
+    html = client.get("/search", params={"department": "civil_affairs"}).text
+    results = html.split('id="search-results"', 1)[1]
+    assert "stg_civil_affairs__deaths" in results
+    assert "market_regulation__enterprises" not in results
+    html = client.get("/search", params={"department": "nobody"}).text
+    assert 'id="no-results"' in html and 'data-total="0"' in html
 
 
 def test_dataset_page_shows_schema_owner_lineage_and_gate(client: TestClient) -> None:
@@ -109,4 +111,4 @@ def test_dataset_page_shows_the_scorecard_trend(built_catalog: dict, tmp_path: P
     assert section.index('data-run="2026-11-22') < section.index('data-run="2026-11-21')  # newest first
     assert "97.5%" in section and "90.0%" in section and "2.5" in section
     with TestClient(create_app(write_catalog(built_catalog, tmp_path / "bare.json"))) as bare:
-        assert "No scorecard yet" in bare.get(dataset_url(MART)).text
+        assert "暂无质量评分" in bare.get(dataset_url(MART)).text

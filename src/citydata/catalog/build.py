@@ -164,6 +164,13 @@ def attach_scorecards(tables: list[dict], trends: dict[str, list[dict]]) -> None
             t["extension"]["scorecard"] = {"latest": trend[-1], "trend": trend}
 
 
+def attach_kanon(tables: list[dict], checks: dict[str, dict]) -> None:
+    """Put each open dataset's latest k-anonymity check (``quality.kanon_checks``) in ``extension.kAnonymity``."""
+    for t in tables:
+        if t["service"]["name"] == E.WAREHOUSE_SERVICE and _schema_key(t) in checks:
+            t["extension"]["kAnonymity"] = checks[_schema_key(t)]
+
+
 def apply_columns(tables: list[dict], table_columns: dict[str, list[tuple[str, str]]] | None) -> None:
     """Fill warehouse tables' column types (and columns dbt did not document) from the warehouse's
     own ``information_schema`` (see :func:`citydata.catalog.introspect.warehouse_columns`)."""

@@ -110,8 +110,13 @@ class AuditLog(SqliteFile):
             " and json_extract(entry, '$.detail.grant') = ?", (*downloads, *uses, grant)).fetchone()
         return int(rows), int(copies)
 
-    def entries(self) -> list[dict[str, Any]]:
-        return [json.loads(text) for _, text in self.raw_entries()]
+    def entries(self, action: str | None = None) -> list[dict[str, Any]]:
+        """Entries in seq order; only ``action``'s if given."""
+        if action is None:
+            return [json.loads(text) for _, text in self.raw_entries()]
+        rows = self._db.execute("select entry from entries where json_extract(entry, '$.action') = ? order by seq",
+                                (action,))
+        return [json.loads(text) for (text,) in rows]
 
     def checkpoints(self) -> list[Checkpoint]:
         return [Checkpoint.from_json(note, f"checkpoint of size {size} in {self.path}")

@@ -273,6 +273,8 @@ class GrantStore(SqliteFile):
         otherwise a one-line refusal. Call inside :meth:`exclusive` and log the use before it ends."""
         _at(now)  # refuses a time without a zone before it is compared with the grant's expiry
         grant = self.grant_of(grant_id)
+        if grant.consumer != actor.id:  # say nothing of another consumer's grant
+            raise CityDataError(f"grant {grant_id} is not yours ({actor.id}): present a grant issued to you")
         if grant.dataset != dataset:
             raise CityDataError(f"grant {grant_id} is for {grant.dataset}, not {dataset}")
         if grant.revoked_at:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, PositiveInt, model_validator
+from pydantic import BaseModel, Field, PositiveInt, model_validator
 
 from citydata.circulation.odrl import Constraint, Permission, Policy, days
 from citydata.circulation.policy_files import load_policy
@@ -22,11 +22,17 @@ class DatasetUsage(BaseModel):
     max_rows: PositiveInt | None = None
     max_downloads: int = 0
     max_days: PositiveInt | None = None
+    # open datasets about persons: column → generalisation ladder (circulation/kanon.py), checked at publish
+    quasi_identifiers: dict[str, Literal["month", "category"]] = {}
+    k: int = Field(default=5, ge=2)
+    max_suppression: float = Field(default=0.05, ge=0, le=1)
 
     @model_validator(mode="after")
     def _terms_for_conditional(self) -> DatasetUsage:
         if self.openness == "conditional" and not (self.purposes and self.roles and self.max_rows and self.max_days):
             raise ValueError("a conditional dataset needs purposes, roles, max_rows and max_days")
+        if self.quasi_identifiers and self.openness != "open":
+            raise ValueError("quasi_identifiers apply to open datasets only (k-anonymity before publication)")
         return self
 
     def offer(self, dataset: str) -> Policy:

@@ -4,8 +4,9 @@
   ``portal.secure_cookies``), a random token whose hash the account store keeps.
 - **CSRF**: every form posts ``csrf_token``; it must equal the session's token or, before login,
   the ``citydata_csrf`` cookie (double submit). :func:`require_csrf` checks it on every POST form.
-- **API keys**: ``X-API-Key: cdk_…`` or ``Authorization: Bearer cdk_…``; never from a cookie, so
-  key-authenticated calls need no CSRF token.
+- **API keys**: ``X-API-Key: cdk_…`` or ``Authorization: Bearer cdk_…`` (CKAN clients: a bare
+  ``Authorization: cdk_…`` or ``X-CKAN-API-Key``); never from a cookie, so key-authenticated calls
+  need no CSRF token.
 - **Rate limits**: a moving window (``limits``) per API key, or per client address without one;
   over the limit answers 429 with ``Retry-After``.
 """
@@ -14,7 +15,7 @@ from __future__ import annotations
 
 import hmac
 import secrets
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated
@@ -73,12 +74,17 @@ class LoginRequired(Exception):
 
 
 def _api_key(request: Request) -> str | None:
-    key = request.headers.get("x-api-key")
+    """``X-API-Key``, ``Authorization: Bearer <key>``, or as CKAN clients send it: ``Authorization:
+    <key>`` or ``X-CKAN-API-Key``."""
+    headers = request.headers
+    key = headers.get("x-api-key") or headers.get("x-ckan-api-key")
     if key:
         return key.strip()
-    auth = request.headers.get("authorization", "")
+    auth = headers.get("authorization", "").strip()
     scheme, _, value = auth.partition(" ")
-    return value.strip() if scheme.lower() == "bearer" and value else None
+    if scheme.lower() == "bearer" and value:
+        return value.strip()
+    return auth if auth and not value else None  # a bare key; other schemes (Basic …) are not ours
 
 
 def viewer(request: Request, store: Accounts) -> Viewer:
@@ -128,6 +134,17 @@ def signed_in(current: CurrentViewer) -> User:
 
 
 SignedIn = Annotated[User, Depends(signed_in)]
+
+
+def role_required(role: str) -> Callable[[User], User]:
+    """A dependency: the signed-in user if their role is ``role`` (anonymous: to the login page; any
+    other role: 403)."""
+    def check(user: SignedIn) -> User:
+        if user.role != role:
+            raise HTTPException(403, f"这个页面只对{role}角色开放 / only for the {role} role "
+                                     f"(you are {user.id}, {user.role})")
+        return user
+    return check
 
 
 def require_csrf(current: CurrentViewer, csrf_token: Annotated[str, Form()] = "") -> None:

@@ -21,12 +21,13 @@ import pandas as pd
 
 from citydata.errors import CityDataError
 from citydata.quality.baselines import PUBLISHED_SCHEMA
+from citydata.quality.publish import MART_SCHEMAS
 from citydata.quality.warehouses import quote
 
 # What the portal serves besides ``published``: quarantined rows (stewards see their department's)
 # and the quality history (scorecards, gate runs).
 SERVED_SCHEMAS = (PUBLISHED_SCHEMA, "quarantine")
-SERVED_TABLES = ("quality.scorecards", "quality.gate_runs")
+SERVED_TABLES = ("quality.scorecards", "quality.gate_runs", "quality.kanon_checks")
 
 
 def export_serving(warehouse_path: Path, serving_path: Path) -> dict[str, int]:
@@ -108,7 +109,9 @@ class ServingStore:
     def table_of(self, dataset: str) -> str | None:
         """The published table holding ``dataset`` (``<library>.<table>``), or None if it has no data here
         (only the base libraries' marts are published)."""
-        table = dataset.partition(".")[2]
+        schema, _, table = dataset.partition(".")
+        if schema not in MART_SCHEMAS:  # a department's own table may share a mart's name
+            return None
         try:
             self._cursor().close()
         except CityDataError:

@@ -8,15 +8,21 @@ whole previous version or the whole new one; a gate failure leaves the last good
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from citydata.quality.baselines import PUBLISHED_SCHEMA
 from citydata.quality.warehouses import as_warehouse, physical, quote
 
+# The warehouse schemas whose tables (the base-library marts) are published.
+MART_SCHEMAS = ("population", "legal_entity", "credit", "governance", "history")
 
-def publish(target: Any, tables: list[str]) -> dict[str, int]:
-    """``tables`` are ``<schema>.<table>``; each becomes ``published.<table>``. Returns row counts.
-    ``target`` is a DuckDB connection or a warehouse from ``warehouses.py``."""
+
+def publish(target: Any, tables: list[str], before_commit: Callable[[], Any] | None = None) -> dict[str, int]:
+    """``tables`` are ``<schema>.<table>``; each becomes ``published.<table>``. Returns row counts
+    (after ``before_commit``, which runs inside the swap's transaction: de-identification of open
+    data, so no reader ever sees the raw version). ``target`` is a DuckDB connection or a warehouse
+    from ``warehouses.py``."""
     warehouse = as_warehouse(target)
     counts: dict[str, int] = {}
     with warehouse.transaction():
@@ -26,5 +32,10 @@ def publish(target: Any, tables: list[str]) -> dict[str, int]:
             target_table = f"{PUBLISHED_SCHEMA}.{quote(name)}"
             warehouse.execute(f"drop table if exists {target_table}")
             warehouse.execute(f"create table {target_table} as select * from {physical(qualified)}")
-            counts[f"{PUBLISHED_SCHEMA}.{name}"] = warehouse.rows(f"select count(*) from {target_table}")[0][0]
+        if before_commit is not None:
+            before_commit()
+        for qualified in tables:
+            name = qualified.partition(".")[2]
+            counts[f"{PUBLISHED_SCHEMA}.{name}"] = warehouse.rows(
+                f"select count(*) from {PUBLISHED_SCHEMA}.{quote(name)}")[0][0]
     return counts
