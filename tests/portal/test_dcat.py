@@ -88,3 +88,20 @@ def test_catalog_is_dcat_ap_json_ld(portal: TestClient, portal_settings: Setting
     assert "dcat:distribution" not in datasets["warehouse.citydata.staging.stg_hrss__enrolments"]
     served = {s["@id"] for s in doc["dcat:service"]["dcat:servesDataset"]}
     assert entities["@id"] in served and persons["@id"] in served
+
+
+def test_catalog_parses_as_rdf_with_dcat_classes(portal: TestClient) -> None:
+    from rdflib import Graph, Namespace
+    from rdflib.namespace import DCAT, DCTERMS, RDF
+
+    graph = Graph().parse(data=portal.get("/catalog.jsonld").text, format="json-ld")
+    catalogs = list(graph.subjects(RDF.type, DCAT.Catalog))
+    datasets = set(graph.subjects(RDF.type, DCAT.Dataset))
+    assert len(catalogs) == 1 and datasets == set(graph.objects(catalogs[0], DCAT.dataset))
+    for dataset in datasets:  # DCAT-AP mandatory: title and description; recommended: publisher, access rights
+        assert graph.value(dataset, DCTERMS.title) and graph.value(dataset, DCTERMS.description), dataset
+        assert graph.value(dataset, DCTERMS.publisher) and graph.value(dataset, DCTERMS.accessRights), dataset
+    eu = Namespace(EU)
+    downloads = {graph.value(d, DCAT.downloadURL) for d in graph.subjects(RDF.type, DCAT.Distribution)}
+    assert downloads and all(str(u).startswith("http") for u in downloads)
+    assert (None, DCTERMS.accessRights, eu["access-right/PUBLIC"]) in graph
