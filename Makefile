@@ -30,13 +30,15 @@ demo: install system-deps
 	$(BIN)/citydata demo $(DEMO_ARGS)
 
 # What the tests run for real, from Debian's packages: PostgreSQL and MariaDB server binaries
-# (started by the tests on free ports, never the system's services) and Chromium for the portal.
-SYSTEM_PACKAGES := postgresql mariadb-server chromium fonts-wqy-zenhei
+# (started by the tests on free ports, never the system's services), Chromium for the portal and
+# wrk, the load generator of bench/portal.
+SYSTEM_PACKAGES := postgresql mariadb-server chromium fonts-wqy-zenhei wrk
 system-deps:
 	@missing=""; \
 	command -v initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
 	command -v mariadbd >/dev/null 2>&1 || [ -x /usr/sbin/mariadbd ] || missing="$$missing mariadb-server"; \
 	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium fonts-wqy-zenhei"; \
+	command -v wrk >/dev/null 2>&1 || missing="$$missing wrk"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	  else echo "missing system packages:$$missing (sudo apt-get install$$missing)"; fi; fi
@@ -54,6 +56,8 @@ bench: install
 	$(BIN)/python -m bench.ingest
 	$(BIN)/python -m bench.cdc
 	$(BIN)/python -m bench.build
+	$(BIN)/python -m bench.gate
+	$(BIN)/python -m bench.portal
 
 clean:
 	rm -rf var dbt_project/target dbt_project/logs frontend/node_modules $(VENDOR)

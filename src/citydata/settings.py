@@ -47,6 +47,7 @@ class PortalSettings(BaseModel):
 
     host: str = "127.0.0.1"
     port: int = 8000
+    workers: int = Field(default=1, ge=1)  # uvicorn worker processes; rate limits are per process
     accounts_path: Path | None = None
     secure_cookies: bool = False
     session_hours: int = Field(default=8, ge=1)

@@ -147,3 +147,57 @@ def test_metering_per_consumer(audit_log: AuditLog) -> None:
     report = metering(audit_log.entries())
     assert report == {"consumer-0": {"requests": 2, "rows": 40, "downloads": 1, "datasets": 1},
                       "consumer-1": {"requests": 2, "rows": 40, "downloads": 1, "datasets": 1}}
+
+
+def test_appends_from_fresh_handles_use_the_stored_edge_and_a_forged_edge_is_caught(audit_log: AuditLog) -> None:
+    """Each portal request opens the log anew: its append must not re-read every entry (the right edge
+    is stored), and whatever the stored edge says, verification recomputes the roots from the entries."""
+    path, key = audit_log.path, audit_log.key
+    for i in range(7):  # a new handle per append, as the portal's requests do
+        with AuditLog(path, key) as log:
+            log.append("restricted_read", f"reader-{i}", dataset="population.persons", rows=i)
+            rebuilt = log._edge(-1)  # a size no stored edge has: rebuilt from every entry
+            assert rebuilt.root() == log._range.root() and rebuilt.size == i + 1
+    assert verify_log(audit_log).ok
+    db = sqlite3.connect(path)
+    db.execute("update edge set peaks = ?", (json.dumps([[7, "00" * 32]]),))
+    db.commit()
+    db.close()
+    with AuditLog(path, key) as log:
+        log.append("restricted_read", "reader-x", dataset="population.persons", rows=1)
+    report = verify_log(audit_log)
+    assert not report.ok and any("checkpoint" in p for p in report.problems)
+
+
+def _append_many(path: str, key_path: str, worker: int, n: int) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    key = load_signing_key(None, Path(key_path))
+
+    def one(i: int) -> None:
+        with AuditLog(Path(path), key) as log:  # a handle per append, as the portal's requests open it
+            log.append("restricted_read", f"reader-{worker}-{i}", dataset="population.persons", rows=i)
+
+    with ThreadPoolExecutor(4) as pool:
+        list(pool.map(one, range(n)))
+
+
+def test_concurrent_appends_from_processes_and_threads_keep_one_verifiable_log(tmp_path: Path) -> None:
+    import multiprocessing
+
+    key_path = tmp_path / "keys" / "audit.key"
+    key = load_signing_key(None, key_path)
+    path = tmp_path / "audit" / "audit.sqlite"
+    AuditLog(path, key).close()
+    context = multiprocessing.get_context("spawn")
+    workers = [context.Process(target=_append_many, args=(str(path), str(key_path), w, 25)) for w in range(2)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join(timeout=120)
+        assert w.exitcode == 0
+    with AuditLog(path, key) as log:
+        report = verify_log(log)
+        assert report.ok, report.problems
+        assert report.entries == 50 and log.witness().size == 50
+        assert sorted(e["actor"] for e in log.entries()) == sorted(f"reader-{w}-{i}" for w in range(2) for i in range(25))

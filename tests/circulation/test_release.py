@@ -135,3 +135,17 @@ def test_detection_raises_declared_grades_never_lowers_them(gate: Gate, tables: 
     assert grades["id_number"] == "L4" and classes["id_number"] == "resident_id"
     assert grades["status"] == "L3"
     assert "insurance_type" not in grades  # neither declared nor detected: enforce treats it as L4
+
+
+def test_classes_detected_over_the_whole_table_are_used_and_missing_columns_still_detected(
+        gate: Gate, tables: dict) -> None:
+    frame = tables[("market_regulation", "enterprises")]
+    id_column = next(c for c in frame.columns if "id_number" in c)
+    declared = dict.fromkeys(frame.columns, "L1")  # as if someone opened every column by mistake
+    page = frame.head(10)
+    from_table = {c: None for c in frame.columns if c != id_column}  # the table-wide scan, one column short
+    out = release(gate, page, "legal_entity.legal_entities", PUBLIC, now=T0, grades=declared, detected=from_table)
+    assert id_column not in out.columns  # detected on the page although the caller did not say
+    said = {**from_table, "name": "person_name"}  # the table-wide scan says: names of persons
+    out = release(gate, page, "legal_entity.legal_entities", PUBLIC, now=T0, grades=declared, detected=said)
+    assert "name" not in out.columns and id_column not in out.columns

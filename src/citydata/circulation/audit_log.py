@@ -12,8 +12,10 @@ external witness would keep), so cutting entries and their checkpoints off the e
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
+import threading
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -33,11 +35,22 @@ DOWNLOAD_ACTIONS = frozenset({"download", "extract"})  # a copy left the platfor
 _SCHEMA = """
 create table if not exists entries (seq integer primary key, entry text not null);
 create table if not exists checkpoints (size integer primary key, note text not null);
+create table if not exists edge (id integer primary key check (id = 1), size integer not null, peaks text not null);
 create trigger if not exists entries_no_update before update on entries
   begin select raise(abort, 'the audit log is append-only'); end;
 create trigger if not exists entries_no_delete before delete on entries
   begin select raise(abort, 'the audit log is append-only'); end;
 """
+
+
+_writers: dict[str, threading.Lock] = {}
+_writers_lock = threading.Lock()
+
+
+def _writer(path: Path) -> threading.Lock:
+    """One lock per log file in this process: a web server's threads append one after another."""
+    with _writers_lock:
+        return _writers.setdefault(str(Path(path).resolve()), threading.Lock())
 
 
 def canonical(entry: dict[str, Any]) -> bytes:
@@ -67,20 +80,25 @@ class AuditLog(SqliteFile):
         """Append one entry and sign the new tree head, in one transaction; returns (seq, checkpoint)."""
         if action not in ACTIONS:
             raise CityDataError(f"audit action {action!r} is not one of {', '.join(sorted(ACTIONS))}")
+        with _writer(self.path):  # this process's threads queue here, not in SQLite's busy-wait
+            return self._append(action, actor, consumer, dataset, rows, at, detail)
+
+    def _append(self, action: str, actor: str, consumer: str | None, dataset: str | None, rows: int | None,
+                at: datetime | None, detail: dict[str, Any]) -> tuple[int, Checkpoint]:
         db = self._db
         db.execute("begin immediate")
         try:
-            seq = db.execute("select count(*) from entries").fetchone()[0]
-            if self._range.size != seq:  # another process appended: rebuild the right edge
-                self._range = CompactRange()
-                for (text,) in db.execute("select entry from entries order by seq"):
-                    self._range.append(leaf_hash(text.encode()))
+            seq = db.execute("select coalesce(max(seq) + 1, 0) from entries").fetchone()[0]  # O(log n)
+            if self._range.size != seq:  # opened anew, or another process appended
+                self._range = self._edge(seq)
             entry = {"seq": seq, "at": (at or datetime.now(UTC)).isoformat(timespec="microseconds"),
                      "action": action, "actor": actor, "consumer": consumer, "dataset": dataset,
                      "rows": rows, "detail": detail}
             data = canonical(entry)
             db.execute("insert into entries (seq, entry) values (?, ?)", (seq, data.decode()))
             self._range.append(leaf_hash(data))
+            db.execute("insert or replace into edge (id, size, peaks) values (1, ?, ?)",
+                       (self._range.size, json.dumps(self._range.peaks())))
             checkpoint = sign_checkpoint(self.key, self.origin, self._range.size, self._range.root())
             db.execute("insert into checkpoints (size, note) values (?, ?)", (checkpoint.size, checkpoint.to_json()))
             db.execute("commit")
@@ -91,10 +109,30 @@ class AuditLog(SqliteFile):
         self._write_witness(checkpoint)
         return seq, checkpoint
 
+    def _edge(self, size: int) -> CompactRange:
+        """The tree's right edge at ``size`` entries: as the last append stored it (O(log n)), else
+        rebuilt from every entry. The stored edge only speeds appends up: verification recomputes
+        every root from the entries, so a forged edge shows as checkpoints that do not verify."""
+        row = self._db.execute("select size, peaks from edge where id = 1").fetchone()
+        if row is not None and row[0] == size:
+            return CompactRange.restore(json.loads(row[1]))
+        edge = CompactRange()
+        for (text,) in self._db.execute("select entry from entries order by seq"):
+            edge.append(leaf_hash(text.encode()))
+        return edge
+
     def _write_witness(self, checkpoint: Checkpoint) -> None:
-        tmp = self.witness_path.with_suffix(".checkpoint.tmp")
-        tmp.write_text(checkpoint.to_json(), encoding="utf-8")
-        os.replace(tmp, self.witness_path)
+        """Replace the witness file with ``checkpoint`` unless it already holds a larger tree: several
+        processes append to one log, and their commits can finish in another order than their witness
+        writes. A lock file serialises the compare-and-replace between processes."""
+        with open(self.witness_path.with_suffix(".checkpoint.lock"), "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            current = self.witness()
+            if current is not None and current.size >= checkpoint.size:
+                return
+            tmp = self.witness_path.with_suffix(f".checkpoint.{os.getpid()}.{threading.get_ident()}.tmp")
+            tmp.write_text(checkpoint.to_json(), encoding="utf-8")
+            os.replace(tmp, self.witness_path)
 
     def raw_entries(self) -> list[tuple[int, str]]:
         """(seq, stored text) in seq order, as stored — what verification hashes."""

@@ -162,6 +162,17 @@ class CompactRange:
             width, h = left_width + width, node_hash(left, h)
         self._peaks.append((width, h))
 
+    def peaks(self) -> list[tuple[int, str]]:
+        """The right edge as (leaves, hex hash) pairs: what :meth:`restore` takes back."""
+        return [(w, h.hex()) for w, h in self._peaks]
+
+    @classmethod
+    def restore(cls, peaks: list[tuple[int, str]]) -> CompactRange:
+        edge = cls()
+        edge._peaks = [(int(w), bytes.fromhex(h)) for w, h in peaks]
+        edge.size = sum(w for w, _ in edge._peaks)
+        return edge
+
     def root(self) -> bytes:
         if not self._peaks:
             return EMPTY_ROOT

@@ -11,6 +11,7 @@ in the values; a column graded by neither counts as L4.
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -42,15 +43,20 @@ class Gate:
         return self.grants.log
 
 
-def column_grades(frame: pd.DataFrame, grading: GradingPolicy, declared: dict[str, str] | None = None
-                  ) -> tuple[dict[str, str], dict[str, str | None]]:
-    """(grades, classes) per column: the declared grade raised to the detected class's grade."""
+def column_grades(frame: pd.DataFrame, grading: GradingPolicy, declared: dict[str, str] | None = None,
+                  detected: dict[str, str | None] | None = None) -> tuple[dict[str, str], dict[str, str | None]]:
+    """(grades, classes) per column: the declared grade raised to the detected class's grade.
+    ``detected`` holds classes the caller found over the whole table (a page is a poor sample);
+    columns it lacks are classified on ``frame``."""
     declared = declared or {}
+    detected = detected or {}
     grades: dict[str, str] = {}
-    classes: dict[str, str | None] = {}
-    for detection in classify_frame(frame):
-        column, cls = detection.column, detection.classification
-        classes[column] = cls
+    classes: dict[str, str | None] = {c: detected[c] for c in frame.columns if c in detected}
+    unknown = [c for c in frame.columns if c not in classes]
+    for detection in classify_frame(frame[unknown]) if unknown else []:
+        classes[detection.column] = detection.classification
+    for column in frame.columns:
+        cls = classes[column]
         found = [g for g in (declared.get(column), grading.grade_of(cls) if cls else None) if g]
         if found:
             grades[column] = max(found)
@@ -72,28 +78,30 @@ def _basis(usage: DatasetUsage, dataset: str, actor: Actor, grant_id: int | None
 
 def release(gate: Gate, frame: pd.DataFrame, dataset: str, actor: Actor, purpose: str | None = None, *,
             now: datetime, grant_id: int | None = None, download: bool = False,
-            grades: dict[str, str] | None = None) -> pd.DataFrame:
-    """What ``actor`` may receive of ``frame`` (rows of ``dataset``); raises a logged one-line refusal."""
-    with gate.grants.exclusive():
-        try:
-            return _release(gate, frame, dataset, actor, purpose, now, grant_id, download, grades)
-        except CityDataError as exc:
-            gate.log.append("refuse", actor.id, consumer=actor.id, dataset=dataset, at=now, role=actor.role,
-                            purpose=purpose, grant=grant_id, download=download, reason=str(exc))
-            raise
+            grades: dict[str, str] | None = None, detected: dict[str, str | None] | None = None) -> pd.DataFrame:
+    """What ``actor`` may receive of ``frame`` (rows of ``dataset``); raises a logged one-line refusal.
+    Only a use under a grant holds the grant store's lock (from the check until the use is logged);
+    the owner's staff and open reads need no count kept, so they do not queue behind each other."""
+    try:
+        basis = _basis(gate.grants.usage.dataset(dataset), dataset, actor, grant_id)
+        with gate.grants.exclusive() if basis == "grant" else nullcontext():
+            return _release(gate, frame, dataset, actor, purpose, now, grant_id, download, grades, detected, basis)
+    except CityDataError as exc:
+        gate.log.append("refuse", actor.id, consumer=actor.id, dataset=dataset, at=now, role=actor.role,
+                        purpose=purpose, grant=grant_id, download=download, reason=str(exc))
+        raise
 
 
 def _release(gate: Gate, frame: pd.DataFrame, dataset: str, actor: Actor, purpose: str | None, now: datetime,
-             grant_id: int | None, download: bool, declared: dict[str, str] | None) -> pd.DataFrame:
-    usage = gate.grants.usage.dataset(dataset)
-    basis = _basis(usage, dataset, actor, grant_id)
+             grant_id: int | None, download: bool, declared: dict[str, str] | None,
+             detected: dict[str, str | None] | None, basis: str) -> pd.DataFrame:
     grant: Grant | None = None
     if basis == "grant":
         assert grant_id is not None
         grant = gate.grants.check(grant_id, actor, dataset, purpose, rows=len(frame), download=download, now=now)
     domain = grant.domain if grant else actor.domain
     pseudonymiser = Pseudonymiser(gate.master, domain) if gate.master and domain else None
-    grades, classes = column_grades(frame, gate.grading, declared)
+    grades, classes = column_grades(frame, gate.grading, declared, detected)
     detail = {"basis": basis, "grant": grant_id, "purpose": purpose}
     if grant and download:
         if pseudonymiser is None or gate.master is None:

@@ -40,9 +40,10 @@ def _serve(settings) -> None:
     serve(settings)
 
 
-def portal(port: int | None = typer.Option(None, help="Port (default 8000).")) -> None:
+def portal(port: int | None = typer.Option(None, help="Port (default 8000)."),
+           workers: int | None = typer.Option(None, help="Worker processes (default 1; one per core).")) -> None:
     """Serve the portal over the catalog of the last run."""
-    settings = _settings(portal__port=port)
+    settings = _settings(portal__port=port, portal__workers=workers)
     if not settings.catalog_path.exists():
         raise CityDataError(f"no catalog at {settings.catalog_path}: run `make demo` first")
     _serve(settings)

@@ -131,7 +131,8 @@ def released(settings: Settings, serving: ServingStore, entity: dict[str, Any], 
     with open_gate(settings) as gate:
         try:
             rows = release(gate, page.rows, dataset, actor, purpose, now=now, grant_id=grant_id,
-                           download=download, grades=declared_grades(entity, gate.grading.default_grade))
+                           download=download, grades=declared_grades(entity, gate.grading.default_grade),
+                           detected=serving.detected_classes(table))
         except CityDataError as exc:
             raise AccessRefused(str(exc)) from None
     return Released(rows, page.total, page.limit, page.offset)

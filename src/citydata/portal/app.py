@@ -10,6 +10,8 @@ or an unexpected error gives a friendly page (HTML) or a JSON error (``/api/…`
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from urllib.parse import quote
 
@@ -24,8 +26,9 @@ from citydata.errors import CityDataError
 from citydata.portal.access import AccessRefused
 from citydata.portal.api.deps import CatalogStore, CatalogUnavailable
 from citydata.portal.api.routes import account, admin, ckan, data_api, datasets, dcat, downloads, lineage, steward
-from citydata.portal.auth import LoginRequired, RateLimits
+from citydata.portal.auth import LoginRequired, RateLimits, SharedAccounts
 from citydata.portal.present import HERE, templates
+from citydata.portal.response_cache import ResponseCache
 from citydata.portal.security import SecurityHeaders
 from citydata.portal.serving import ServingStore
 from citydata.settings import Settings
@@ -65,11 +68,18 @@ def create_app(settings: Settings | Path) -> FastAPI:
     catalog_path = settings if isinstance(settings, Path) else settings.catalog_path
     if isinstance(settings, Path):
         settings = Settings(var_dir=Path(settings).parent)
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        app.state.account_reader.close()
+
     app = FastAPI(title="citydata portal · 城市公共数据开放平台", description=API_DESCRIPTION, version="0.2.0",
-                  docs_url=None, redoc_url=None)
+                  docs_url=None, redoc_url=None, lifespan=lifespan)
     app.state.settings = settings
     app.state.catalog_store = CatalogStore(catalog_path)
     app.state.serving = ServingStore(settings.serving_path)
+    app.state.response_cache = ResponseCache(settings)
+    app.state.account_reader = SharedAccounts(settings)
     app.state.rate_limits = RateLimits(settings.portal.rate_limit, settings.portal.anonymous_rate_limit)
     app.add_middleware(SecurityHeaders, secure_cookies=settings.portal.secure_cookies)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
@@ -131,8 +141,19 @@ def create_app(settings: Settings | Path) -> FastAPI:
     return app
 
 
+def from_environment() -> FastAPI:
+    """The app over ``Settings()`` from the environment: each worker process builds its own."""
+    return create_app(Settings())
+
+
 def serve(settings: Settings) -> None:
-    """Run the portal with uvicorn until interrupted."""
+    """Run the portal with uvicorn until interrupted; with ``portal.workers`` > 1 as that many worker
+    processes (each reads the same files; their settings come from the environment)."""
     import uvicorn
 
-    uvicorn.run(create_app(settings), host=settings.portal.host, port=settings.portal.port, log_level="info")
+    p = settings.portal
+    if p.workers > 1:
+        uvicorn.run("citydata.portal.app:from_environment", factory=True, host=p.host, port=p.port,
+                    workers=p.workers, log_level="info")
+    else:
+        uvicorn.run(create_app(settings), host=p.host, port=p.port, log_level="info")

@@ -7,7 +7,8 @@
 - **API keys**: ``X-API-Key: cdk_…`` or ``Authorization: Bearer cdk_…`` (CKAN clients: a bare
   ``Authorization: cdk_…`` or ``X-CKAN-API-Key``); never from a cookie, so key-authenticated calls
   need no CSRF token.
-- **Rate limits**: a moving window (``limits``) per API key, or per client address without one;
+- **Rate limits**: a sliding-window counter (``limits``: O(1) per hit, unlike a moving window
+  of timestamps) per API key, or per client address without one;
   over the limit answers 429 with ``Retry-After``.
 """
 
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import hmac
 import secrets
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -23,7 +25,7 @@ from typing import Annotated
 from fastapi import Depends, Form, HTTPException, Request
 from limits import parse
 from limits.storage import MemoryStorage
-from limits.strategies import MovingWindowRateLimiter
+from limits.strategies import SlidingWindowCounterRateLimiter
 
 from citydata.circulation.grants import Actor
 from citydata.portal.access import PUBLIC
@@ -87,43 +89,65 @@ def _api_key(request: Request) -> str | None:
     return auth if auth and not value else None  # a bare key; other schemes (Basic …) are not ours
 
 
-def viewer(request: Request, store: Accounts) -> Viewer:
-    """FastAPI dependency: the session's or API key's user, else the public."""
+class SharedAccounts:
+    """One account-store connection per process for the lookups every API call makes (key, session):
+    SQLite in WAL mode gives each read the latest committed state, so a revoked key fails at once."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.store = AccountStore(settings.accounts_path)
+        self.lock = threading.Lock()
+
+    def close(self) -> None:
+        self.store.close()
+
+
+def resolve_viewer(request: Request, store: AccountStore | None = None) -> Viewer:
+    """The session's or API key's user, else the public. The account store is opened only when the
+    request carries a key or a session cookie (``store`` lends an open one)."""
     cached = getattr(request.state, "viewer", None)
     if cached is not None:
         return cached
     key = _api_key(request)
+    token = request.cookies.get(SESSION_COOKIE)
+    if key is None and not token:
+        found = Viewer(None, getattr(request.state, "csrf_cookie", ""))
+    elif store is not None:
+        found = _identify(request, store, key, token)
+    else:
+        reader: SharedAccounts = request.app.state.account_reader
+        with reader.lock:
+            found = _identify(request, reader.store, key, token)
+    request.state.viewer = found
+    return found
+
+
+def _identify(request: Request, store: AccountStore, key: str | None, token: str | None) -> Viewer:
     if key is not None:
         user = store.user_for_key(key)
         if user is None:
             raise HTTPException(401, "API key not recognised or revoked: create one under 我的授权与密钥 (/account)")
-        found = Viewer(user, "", via_key=True)
-    else:
-        token = request.cookies.get(SESSION_COOKIE)
-        session = store.session(token, now=now()) if token else None
-        if session is not None:
-            found = Viewer(session.user, session.csrf)
-        else:
-            found = Viewer(None, request.state.csrf_cookie)
-    request.state.viewer = found
-    return found
+        return Viewer(user, "", via_key=True)
+    session = store.session(token, now=now()) if token else None
+    if session is not None:
+        return Viewer(session.user, session.csrf)
+    return Viewer(None, getattr(request.state, "csrf_cookie", ""))
+
+
+def viewer(request: Request) -> Viewer:
+    """FastAPI dependency: :func:`resolve_viewer`."""
+    return resolve_viewer(request)
 
 
 CurrentViewer = Annotated[Viewer, Depends(viewer)]
 
 
 def page_viewer(request: Request) -> Viewer:
-    """The viewer for a template (the route's, or resolved here for routes that did not ask)."""
-    cached = getattr(request.state, "viewer", None)
-    if cached is not None:
-        return cached
-    store = AccountStore(settings_of(request).accounts_path)
+    """The viewer for a template (the route's, or resolved here for routes that did not ask); a key
+    the page cannot use counts as no one."""
     try:
-        return viewer(request, store)
+        return resolve_viewer(request)
     except HTTPException:
         return Viewer(None, getattr(request.state, "csrf_cookie", ""))
-    finally:
-        store.close()
 
 
 def signed_in(current: CurrentViewer) -> User:
@@ -161,11 +185,11 @@ def new_csrf_cookie() -> str:
 
 
 class RateLimits:
-    """Moving-window limits per API key / client address, in this process's memory."""
+    """Sliding-window limits per API key / client address, in this process's memory."""
 
     def __init__(self, keyed: str, anonymous: str) -> None:
         self.keyed, self.anonymous = parse(keyed), parse(anonymous)
-        self.limiter = MovingWindowRateLimiter(MemoryStorage())
+        self.limiter = SlidingWindowCounterRateLimiter(MemoryStorage())
 
     def check(self, who: str, keyed: bool) -> None:
         item = self.keyed if keyed else self.anonymous

@@ -13,8 +13,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -23,7 +21,6 @@ from citydata.catalog.store import UnknownEntityError, all_entities, get_entity
 from citydata.circulation.grading import load_grading
 from citydata.circulation.grants import Actor
 from citydata.circulation.masking import STRICTEST, load_masking
-from citydata.circulation.release import column_grades
 from citydata.errors import CityDataError
 from citydata.portal.access import Released, declared_grades, open_gate, released
 from citydata.portal.listing import has_rows
@@ -57,21 +54,14 @@ def published_table(serving: ServingStore, entity: dict[str, Any]) -> str:
     return table
 
 
-@lru_cache(maxsize=64)
-def _detected(serving: ServingStore, table: str, version: tuple[int, int], policies: Path) -> dict[str, str]:
-    """Grades the detectors give the columns of ``table`` over all its rows (of this file version)."""
-    grades, _ = column_grades(serving.all_rows(table), load_grading(policies), None)
-    return grades
-
-
 def open_columns(settings: Settings, serving: ServingStore, entity: dict[str, Any], table: str,
                  role: str) -> list[str]:
     """The columns ``role`` receives unmasked: the only ones it may filter, search or order on."""
     policies = settings.circulation.policies_dir
     grading, masking = load_grading(policies), load_masking(policies)
     declared = declared_grades(entity, grading.default_grade)
-    stat = serving.path.stat()
-    detected = _detected(serving, table, (stat.st_ino, stat.st_mtime_ns), Path(policies))
+    classes = serving.detected_classes(table)
+    detected = {c: grading.grade_of(cls) for c, cls in classes.items() if cls}
     allowed = []
     for column in serving.columns(table):
         grades = [g for g in (declared.get(column), detected.get(column)) if g]
@@ -114,6 +104,9 @@ class _Selected:
 
     def all_rows(self, table: str) -> pd.DataFrame:
         return self._serving.all_rows(table)
+
+    def detected_classes(self, table: str) -> dict[str, str | None]:
+        return self._serving.detected_classes(table)
 
     def page(self, table: str, *, filters: dict[str, str] | None = None, limit: int = 100, offset: int = 0) -> Page:
         columns = self._serving.columns(table)

@@ -19,6 +19,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from citydata.circulation.detectors import classify_frame
 from citydata.errors import CityDataError
 from citydata.quality.baselines import PUBLISHED_SCHEMA
 from citydata.quality.publish import MART_SCHEMAS
@@ -85,6 +86,8 @@ class ServingStore:
         self._key: tuple[int, int] | None = None
         self._con: duckdb.DuckDBPyConnection | None = None
         self._columns: dict[str, list[str]] = {}
+        self._detected: dict[tuple, dict[str, str | None]] = {}
+        self._detecting = threading.Lock()
 
     def _cursor(self) -> duckdb.DuckDBPyConnection:
         try:
@@ -155,6 +158,21 @@ class ServingStore:
             return cur.execute(f"select * from {PUBLISHED_SCHEMA}.{quote(table)}").df()
         finally:
             cur.close()
+
+    def detected_classes(self, table: str) -> dict[str, str | None]:
+        """What the circulation detectors find in each column over the whole table (their own sample),
+        once per version of the serving file: release then need not re-detect on every page."""
+        self._cursor().close()
+        key = (self._key, table)
+        with self._detecting:  # one scan at a time: concurrent first readers wait for it, not redo it
+            with self._lock:
+                found = self._detected.get(key)
+            if found is None:
+                found = {d.column: d.classification for d in classify_frame(self.all_rows(table))}
+                with self._lock:
+                    self._detected = {k: v for k, v in self._detected.items() if k[0] == self._key}
+                    self._detected[key] = found
+        return found
 
     def count(self, table: str) -> int:
         return self.page(table, limit=0).total

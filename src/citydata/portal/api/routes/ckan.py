@@ -31,9 +31,8 @@ from citydata.catalog.store import UnknownEntityError, all_entities, package_nam
 from citydata.circulation.grants import Actor
 from citydata.errors import CityDataError
 from citydata.portal.access import OPENNESS_LABELS, AccessRefused
-from citydata.portal.accounts import AccountStore
 from citydata.portal.api.deps import CatalogUnavailable, get_catalog
-from citydata.portal.auth import Viewer, now, rate_limited, settings_of, viewer
+from citydata.portal.auth import Viewer, now, rate_limited, resolve_viewer, settings_of
 from citydata.portal.distribution import Listing, download_links, listings, page_link
 from citydata.portal.formats import FORMATS, field_types, records, typed
 from citydata.portal.listing import category_of
@@ -370,11 +369,7 @@ ACTIONS = ("package_list", "package_show", "package_search", "organization_list"
 
 def _caller(request: Request) -> Viewer:
     """The caller (any key header CKAN clients send: see ``auth._api_key``), counted against their rate limit."""
-    store = AccountStore(settings_of(request).accounts_path)
-    try:
-        return rate_limited(request, viewer(request, store))
-    finally:
-        store.close()
+    return rate_limited(request, resolve_viewer(request))
 
 
 def _answer(action: str, params: dict[str, Any], request: Request, who: Viewer) -> Any:
@@ -404,6 +399,11 @@ async def action(action: str, request: Request) -> JSONResponse:
         if action not in ACTIONS:
             return ckan_error(request, action, 400, "Bad Request", f"Action name not known: {action}")
         who = await run_in_threadpool(_caller, request)
+        if request.method == "GET" and action != "datastore_search":  # catalog only: the same for everyone
+            return await run_in_threadpool(
+                request.app.state.response_cache.respond, request, ("ckan",), lambda: JSONResponse(
+                    {"help": _help(request, action), "success": True,
+                     "result": _answer(action, params, request, who)}))
         result = await run_in_threadpool(_answer, action, params, request, who)
     except ActionError as exc:
         return ckan_error(request, action, exc.status, exc.type, exc.message, exc.field)

@@ -4,16 +4,18 @@ Documented at ``/docs`` (OpenAPI: ``/openapi.json``)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Request
-from pydantic import BaseModel, Field
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, Field, TypeAdapter
 
 from citydata.catalog.store import UnknownEntityError
 from citydata.circulation.grading import load_grading
-from citydata.portal.access import OPENNESS_LABELS, declared_grades, open_gate
+from citydata.portal.access import OPENNESS_LABELS, declared_grades, open_gate, usage_of
 from citydata.portal.api.deps import Catalog
-from citydata.portal.auth import ApiViewer, now, settings_of
+from citydata.portal.auth import ApiViewer, Viewer, now, settings_of
 from citydata.portal.distribution import Listing, download_links, listings, page_link
 from citydata.portal.formats import field_types, records, typed
 from citydata.portal.present import column_classes, column_label
@@ -126,17 +128,31 @@ def _listing(request: Request, catalog: dict[str, Any], name: str) -> Listing:
 
 
 @router.get("/datasets", response_model=list[DatasetSummary], summary="数据集列表 / Datasets")
-def datasets(request: Request, catalog: Catalog, viewer: ApiViewer) -> list[dict[str, Any]]:
+def datasets(request: Request, catalog: Catalog, viewer: ApiViewer) -> Response:
     """有已发布数据的数据集 / The datasets with published rows, with their openness and links."""
-    serving = request.app.state.serving
-    found = [x for x in listings(settings_of(request), serving, catalog) if x.table]
-    return [_summary(x, request, serving.count(x.table)) for x in sorted(found, key=lambda x: x.name)]
+    def build() -> list[dict[str, Any]]:
+        serving = request.app.state.serving
+        found = [x for x in listings(settings_of(request), serving, catalog) if x.table]
+        return [_summary(x, request, serving.count(x.table)) for x in sorted(found, key=lambda x: x.name)]
+    return _kept(request, ("any",), list[DatasetSummary], build)
+
+
+def _kept(request: Request, audience: tuple, model: Any, build: Callable[[], Any]) -> Response:
+    """``build()``'s answer, serialised as ``model`` (as the route's response_model would), kept per
+    version of the files it comes from (portal/response_cache.py)."""
+    adapter = TypeAdapter(model)
+    return request.app.state.response_cache.respond(request, audience, lambda: JSONResponse(
+        adapter.dump_python(adapter.validate_python(build()), mode="json", by_alias=True)))
 
 
 @router.get("/datasets/{name}", response_model=DatasetDetail, summary="数据集元数据 / Dataset metadata")
-def dataset(name: str, request: Request, catalog: Catalog, viewer: ApiViewer) -> dict[str, Any]:
+def dataset(name: str, request: Request, catalog: Catalog, viewer: ApiViewer) -> Response:
     """字段、分级与使用条件 / Columns (with grades and classes) and terms. ``name``: ``population.persons``
     or the catalog's FQN."""
+    return _kept(request, ("any",), DatasetDetail, lambda: _detail(request, catalog, name))
+
+
+def _detail(request: Request, catalog: dict[str, Any], name: str) -> dict[str, Any]:
     listing = _listing(request, catalog, name)
     settings = settings_of(request)
     grades = declared_grades(listing.entity, load_grading(settings.circulation.policies_dir).default_grade)
@@ -168,6 +184,18 @@ def rows(name: str, request: Request, catalog: Catalog, viewer: ApiViewer,
     if limit > settings.portal.page_size_max:
         raise HTTPException(400, f"limit {limit} is over the page size limit {settings.portal.page_size_max}")
     listing = _listing(request, catalog, name)
+    usage = usage_of(settings, listing.entity["fullyQualifiedName"])
+    actor = viewer.actor
+    if grant is None and usage is not None and usage.openness == "open" and actor.department != usage.owner:
+        # an open read: the same for every reader of this role and domain, and not audited
+        return _kept(request, (actor.role, actor.domain), RowsPage,
+                     lambda: _rows(request, listing, viewer, limit, offset, order_by, grant, purpose))
+    return _rows(request, listing, viewer, limit, offset, order_by, grant, purpose)
+
+
+def _rows(request: Request, listing: Any, viewer: Viewer, limit: int, offset: int, order_by: str | None,
+          grant: int | None, purpose: str | None) -> dict[str, Any]:
+    settings = settings_of(request)
     filters = {k: v for k, v in request.query_params.items() if k not in RESERVED}
     selection = Selection(filters, order_by=(order_by or "").lstrip("-") or None,
                           descending=bool(order_by and order_by.startswith("-")))

@@ -3,17 +3,18 @@ counts, one page per dataset, the departments; and the JSON the dataset page's c
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 
 from citydata.catalog.lineage import lineage
 from citydata.catalog.store import UnknownEntityError, get_entity
 from citydata.errors import CityDataError
 from citydata.portal import listing
 from citydata.portal.api.deps import Catalog
-from citydata.portal.auth import CurrentViewer, now, settings_of
+from citydata.portal.auth import CurrentViewer, Viewer, now, page_viewer, settings_of
 from citydata.portal.present import frequency_of, layer_of, templates, updated_at
 from citydata.portal.serving import ServingStore, dataset_name
 
@@ -26,6 +27,14 @@ def _serving(request: Request) -> ServingStore:
 
 def _items(request: Request, catalog: dict[str, Any]) -> list[listing.Item]:
     return listing.items(catalog, settings_of(request), _serving(request))
+
+
+def _public(request: Request, build: Callable[[], Response]) -> Response:
+    """Anonymous viewers share one rendering per version of the catalog, serving copy and policies
+    (portal/response_cache.py); a signed-in viewer's page is always rendered for them."""
+    if page_viewer(request).user is not None:
+        return build()
+    return request.app.state.response_cache.respond(request, ("public",), build)
 
 
 @router.get("/", response_class=HTMLResponse, name="index")
@@ -47,12 +56,15 @@ def index(request: Request, catalog: Catalog) -> HTMLResponse:
 @router.get("/search", response_class=HTMLResponse, name="search")
 def search(request: Request, catalog: Catalog, q: Annotated[str, Query(max_length=200)] = "",
            department: str = "", category: str = "", openness: str = "", frequency: str = "",
-           format: str = "", page: Annotated[int, Query(ge=1)] = 1) -> HTMLResponse:
+           format: str = "", page: Annotated[int, Query(ge=1)] = 1) -> Response:
     """Text search (every word must match) with filters, facet counts and pages of 20."""
     filters = {"department": department, "category": category, "openness": openness,
                "frequency": frequency, "format": format}
-    results = listing.search(_items(request, catalog), listing.facet_labels(catalog), q, filters, page)
-    return templates.TemplateResponse(request, "search.html", {"r": results, "facet_names": FACET_NAMES})
+
+    def build() -> Response:
+        results = listing.search(_items(request, catalog), listing.facet_labels(catalog), q, filters, page)
+        return templates.TemplateResponse(request, "search.html", {"r": results, "facet_names": FACET_NAMES})
+    return _public(request, build)
 
 
 FACET_NAMES = {"department": ("部门", "Department"), "category": ("分类", "Category"),
@@ -61,7 +73,7 @@ FACET_NAMES = {"department": ("部门", "Department"), "category": ("分类", "C
 
 
 @router.get("/datasets/{fqn}", response_class=HTMLResponse, name="dataset")
-def dataset(request: Request, fqn: str, catalog: Catalog, viewer: CurrentViewer) -> HTMLResponse:
+def dataset(request: Request, fqn: str, catalog: Catalog, viewer: CurrentViewer) -> Response:
     """One dataset: description, licence, owner, open level, schema, quality, lineage, a preview as the
     viewer may see it, downloads and API examples. (``{fqn}`` holds no ``/``, so the dataset's
     sub-pages — ``/apply``, ``/download.csv`` — reach their own routes.)"""
@@ -69,6 +81,10 @@ def dataset(request: Request, fqn: str, catalog: Catalog, viewer: CurrentViewer)
         entity = get_entity(catalog, fqn)
     except UnknownEntityError:
         return not_found_page(request, f"目录中没有数据集 “{fqn}”", f"No dataset {fqn!r} in the catalog.")
+    return _public(request, lambda: _dataset_page(request, catalog, entity, viewer))
+
+
+def _dataset_page(request: Request, catalog: dict[str, Any], entity: dict[str, Any], viewer: Viewer) -> Response:
     full_name = entity["fullyQualifiedName"]
     upstream = lineage(catalog, full_name, "upstream")["nodes"]
     downstream = lineage(catalog, full_name, "downstream")["nodes"]
@@ -85,11 +101,11 @@ def dataset(request: Request, fqn: str, catalog: Catalog, viewer: CurrentViewer)
 
 
 @router.get("/departments", response_class=HTMLResponse, name="departments")
-def departments(request: Request, catalog: Catalog) -> HTMLResponse:
+def departments(request: Request, catalog: Catalog) -> Response:
     """Each department: its datasets by open level and its latest quality scorecard."""
-    return templates.TemplateResponse(request, "departments.html", {
+    return _public(request, lambda: templates.TemplateResponse(request, "departments.html", {
         "departments": listing.departments(catalog, _items(request, catalog)),
-        "quality": listing.department_quality(_serving(request))})
+        "quality": listing.department_quality(_serving(request))}))
 
 
 @router.get("/departments/{name}", response_class=HTMLResponse, name="department")
