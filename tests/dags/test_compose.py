@@ -16,7 +16,8 @@ from citydata.settings import PROJECT_ROOT, Settings
 
 COMPOSE = PROJECT_ROOT / "docker-compose.yml"
 REQUIRED_VARS = ("DEPARTMENTS_DB_PASSWORD", "WAREHOUSE_DB_PASSWORD", "MARIADB_CDC_PASSWORD", "AIRFLOW_DB_PASSWORD",
-                 "AIRFLOW_JWT_SECRET", "OPENMETADATA_DB_ROOT_PASSWORD", "OPENMETADATA_FERNET_KEY")
+                 "AIRFLOW_JWT_SECRET", "OPENMETADATA_DB_ROOT_PASSWORD", "OPENMETADATA_FERNET_KEY",
+                 "CITYDATA_MASTER_SECRET")
 CITYDATA_SERVICES = ("connect", "portal", "airflow-api-server", "airflow-scheduler", "airflow-dag-processor")
 DBT_ENV = {"CITYDATA_DBT_POSTGRES_HOST", "CITYDATA_DBT_POSTGRES_PORT", "CITYDATA_DBT_POSTGRES_USER",
            "CITYDATA_DBT_POSTGRES_PASSWORD", "CITYDATA_DBT_POSTGRES_DATABASE"}  # read by dbt_project/profiles.yml
@@ -125,6 +126,8 @@ def test_settings_point_at_the_compose_services(spec):
         assert any(v.startswith("citydata-var:") for v in services[name]["volumes"]), name
     portal = _settings_of(services["portal"]["environment"])
     assert portal.portal.host == "0.0.0.0" and f"{portal.portal.port}:{portal.portal.port}" in services["portal"]["ports"]
+    assert portal.portal.workers == 2 and portal.portal.secure_cookies is True  # behind HTTPS
+    assert portal.circulation.master_secret is not None  # pseudonyms and watermarked extracts need it
     connect = _settings_of(services["connect"]["environment"])
     assert connect.ingest.metrics_host == "0.0.0.0"
     assert f"{connect.ingest.metrics_port}:{connect.ingest.metrics_port}" in services["connect"]["ports"]
