@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import itertools
 import json
 from pathlib import Path
@@ -100,7 +101,10 @@ def test_classification_propagates_conservatively(catalog: dict) -> None:
     assert persons["name"]["tags"][0]["labelType"] == "Propagated"
     assert persons["id_number"]["tags"][0]["labelType"] == "Manual"  # declared in the manifest
     entities = {c["name"]: c for c in get_entity(catalog, "warehouse.citydata.marts.legal_entities")["columns"]}
-    assert entities["name"]["tags"] == []  # enterprise name: one upstream untagged, so no guess
+    # enterprise name: one upstream untagged, so no class is guessed — but its grade is the strictest
+    # of its inputs along the column lineage (here a person's name among them): L3, marked Propagated
+    assert not [t for t in entities["name"]["tags"] if t["tagFQN"].startswith("DataClassification.")]
+    assert [(t["tagFQN"], t["labelType"]) for t in entities["name"]["tags"]] == [("DataGrade.L3", "Propagated")]
 
 
 def test_gate_results_and_row_counts_attached(catalog: dict) -> None:
@@ -137,6 +141,19 @@ def test_write_read_roundtrip(catalog: dict, tmp_path: Path) -> None:
 def test_read_missing_catalog_says_run_demo(tmp_path: Path) -> None:
     with pytest.raises(CityDataError, match="make demo"):
         read_catalog(tmp_path / "catalog.json")
+
+
+def test_grades_propagate_along_column_lineage_unless_the_model_declares_them(catalog: dict) -> None:
+    from citydata.catalog.build import propagate_grades
+
+    tables = copy.deepcopy(catalog["tables"])
+    entities = next(t for t in tables if t["fullyQualifiedName"] == "warehouse.citydata.marts.legal_entities")
+    name = next(c for c in entities["columns"] if c["name"] == "name")
+    name["tags"] = [{"tagFQN": "DataGrade.L1", "source": "Classification", "labelType": "Manual", "state": "Confirmed"}]
+    propagate_grades(tables, catalog["lineage"]["edges"], {})
+    assert [t["tagFQN"] for t in name["tags"]] == ["DataGrade.L1"]  # meta.grade: the owner opened it
+    persons = next(t for t in tables if t["fullyQualifiedName"] == MART)
+    assert {t["tagFQN"] for c in persons["columns"] if c["name"] == "name" for t in c["tags"]} >= {"DataGrade.L3"}
 
 
 def test_model_column_meta_grade_tags_an_unclassified_column_and_rejects_unknown_grades() -> None:

@@ -16,6 +16,7 @@ from citydata.catalog.column_lineage import attach_column_lineage, relation
 from citydata.catalog.dbt import enrich, manifest_entities
 from citydata.errors import CityDataError
 from citydata.ingest.config import ConnectorConfig, Table
+from citydata.settings import Settings
 from citydata.warehouse.raw import META_COLUMNS, RAW_SCHEMA, current_view_name, table_name
 
 CATALOG_VERSION = 1
@@ -206,6 +207,47 @@ def apply_grades(entities: list[dict]) -> None:
         entity["tags"].append(E.tag(f"{E.GRADE_CLASSIFICATION}.{grade}", "Derived"))
 
 
+def propagate_grades(tables: list[dict], edges: list[dict], manifest: dict[str, Any]) -> int:
+    """Raise each warehouse column's ``DataGrade`` to the strictest grade among its inputs along the
+    column lineage (:func:`citydata.circulation.grading.propagate`), tagged ``Propagated``. Grades a
+    model declares stand: ``meta.grade`` (an owner's decision that a field is open) and
+    ``meta.deidentified`` columns. Returns the number of columns raised."""
+    from citydata.circulation.grading import deidentified_columns, load_grading, propagate
+
+    policy = load_grading(Settings().circulation.policies_dir)
+    declared: dict[str, set[str]] = deidentified_columns(manifest)
+    seeds: dict[str, str] = {}
+    columns: dict[str, dict] = {}
+    for t in tables:
+        for col in t.get("columns") or []:
+            fqn = f"{t['fullyQualifiedName']}.{col['name']}"
+            columns[fqn] = col
+            grade = E.highest_grade(col.get("tags") or [])
+            if grade:
+                seeds[fqn] = grade
+            if _declared_grade_only(col):
+                declared.setdefault(relation(t), set()).add(col["name"])
+    result = propagate({"lineage": {"edges": edges}}, seeds, policy, declared)
+    raised = 0
+    for fqn, found in result.items():
+        col = columns.get(fqn)
+        if col is None or found["deidentified"]:
+            continue
+        current = E.highest_grade(col.get("tags") or []) or policy.default_grade
+        if found["grade"] > current:
+            col["tags"] = [t for t in col.get("tags") or [] if not t["tagFQN"].startswith(E.GRADE_CLASSIFICATION + ".")]
+            col["tags"].append(E.tag(f"{E.GRADE_CLASSIFICATION}.{found['grade']}", "Propagated"))
+            raised += 1
+    return raised
+
+
+def _declared_grade_only(column: dict) -> bool:
+    """A grade the model declares (``meta.grade``) with no classification behind it."""
+    tags = column.get("tags") or []
+    return bool(tags) and all(t["tagFQN"].startswith(E.GRADE_CLASSIFICATION + ".") and t["labelType"] == "Manual"
+                              for t in tags)
+
+
 def _column_sources(manifest: dict[str, Any], tables: list[dict],
                     table_columns: dict[str, list[tuple[str, str]]] | None) -> dict:
     """Models' column sources traced in their compiled SQL (manifests from ``dbt build``)."""
@@ -264,6 +306,8 @@ def build_catalog(connectors: list[ConnectorConfig], manifest_path: Path | None 
     enrich(tables, edges)
     apply_grades(tables + topics)
     attach_column_lineage(tables + topics, edges, _column_sources(manifest, tables, table_columns))
+    propagate_grades(tables, edges, manifest)
+    apply_grades(tables + topics)  # again: tables take the highest grade their columns now have
     quality = attach_quality(tables, gate_results, row_counts, int(now.timestamp() * 1000))
     catalog = {
         "catalogVersion": CATALOG_VERSION, "generatedAt": now.isoformat(timespec="seconds"),
