@@ -37,6 +37,8 @@ from citydata.settings import PROJECT_ROOT, Settings
 from citydata.warehouse.direct import load_frames
 
 TARGET_SHARE = 0.20
+# publishing, not gating: the swap (with open data's k-anonymisation), its audit entries, the portal's copy
+PUBLICATION_PHASES = {"publish", "audit", "serving"}
 RUN_1, RUN_2 = "2026-11-22T02:00:00+00:00", "2026-11-23T02:00:00+00:00"
 
 
@@ -45,7 +47,7 @@ def _gate_step(settings: Settings, suites, run_at: str, incremental: bool) -> di
     outcome = gate_and_publish(settings, suites, run_at=run_at, incremental=incremental)
     step = time.perf_counter() - started
     slowest = sorted(outcome.gate.tables, key=lambda t: t.rows_validated or 0, reverse=True)[:5]
-    gate_s = sum(v for k, v in outcome.seconds.items() if k != "publish")
+    gate_s = sum(v for k, v in outcome.seconds.items() if k not in PUBLICATION_PHASES)
     return {"step_seconds": round(step, 3), "gate_seconds": round(gate_s, 3),
             "validation_seconds": round(outcome.gate.seconds, 3), "phases": outcome.seconds,
             "passed": outcome.gate.passed, "published_tables": len(outcome.published),

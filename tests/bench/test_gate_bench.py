@@ -18,7 +18,8 @@ def test_gate_bench_records_shares_of_build_time(tmp_path):
     result = json.loads(out.read_text())
     full, inc = result["full_gate"], result["incremental_gate"]
     assert full["passed"] and inc["passed"] and full["published_tables"] == inc["published_tables"] > 10
-    assert set(full["phases"]) == {"validate", "publish", "record", "quarantine", "scorecards", "data_docs"}
+    assert set(full["phases"]) == {"validate", "publish", "record", "quarantine", "scorecards", "data_docs",
+                                   "audit", "serving"}
     assert 0 < full["gate_seconds"] < full["step_seconds"]
     # the incremental run validated row by row only part of what the full run did
     assert 0 < inc["rows_validated_row_by_row"] < full["rows_validated_row_by_row"] == full["rows"]
