@@ -122,6 +122,10 @@ def test_open_microdata_published_k_anonymous_and_every_publication_audited(demo
     assert set(published_entries) == {t for t in report["base_libraries"]} | set(report["governance"]) | set(
         report["history"])
     assert published_entries["population.persons_open"]["detail"]["kanon"]["achieved"] >= policy.k
+    circulation = report["circulation"]  # the run verified the log it appended to
+    assert circulation["audit_ok"] and circulation["audit_entries"] == sum(circulation["audit_actions"].values())
+    assert circulation["audit_actions"]["publish"] == len(published_entries)
+    assert circulation["k_anonymity"]["population.persons_open"]["k"] == policy.k
 
 
 def test_deaths_still_active_reported_back_to_public_security(demo_run):

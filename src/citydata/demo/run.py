@@ -149,6 +149,12 @@ def _build_and_publish(settings: Settings, connectors, suites, log: StageLog, re
         users = prepare_portal(settings)
         st.set_rows(len(users))
         st.note(f"demo sign-ins: {', '.join(users)} (password: Settings.portal.demo_password)")
+    with log.stage("audit log verified") as st:
+        circulation = check_audit_log(settings)
+        st.set_rows(circulation["audit_entries"])
+        if not circulation["audit_ok"]:
+            st.record.status = "failed"
+        st.note(circulation["summary"])
     report.update({
         "finished_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "stages": log.to_list(),
@@ -160,6 +166,7 @@ def _build_and_publish(settings: Settings, connectors, suites, log: StageLog, re
         "scorecards": outcome.scorecards,
         "openmetadata": openmetadata,
         "quarantined": outcome.quarantined,
+        "circulation": {k: v for k, v in circulation.items() if k != "summary"},
         "outputs": {"warehouse": str(settings.warehouse_path), "catalog": str(settings.catalog_path),
                     "gate": str(settings.gate_path), "data_docs": str(outcome.data_docs),
                     "synth": str(settings.synth_dir)},
@@ -177,6 +184,24 @@ def prepare_portal(settings: Settings) -> list[str]:
     with AccountStore(settings.accounts_path) as store:
         users = seed_demo_users(store, settings.portal.demo_password.get_secret_value(), dt.datetime.now(dt.UTC))
     return [u.id for u in users]
+
+
+def check_audit_log(settings: Settings) -> dict:
+    """The audit log's proofs and signatures (as `citydata audit verify`), what this run appended, and
+    the k-anonymity checks of open microdata — the circulation part of the run report."""
+    from citydata.circulation.audit_verify import verify_log
+    from citydata.circulation.context import open_audit_log
+
+    with open_audit_log(settings) as log:
+        report = verify_log(log)
+        actions: dict[str, int] = {}
+        for entry in log.entries():
+            actions[entry["action"]] = actions.get(entry["action"], 0) + 1
+        kanon = {e["dataset"]: e["detail"]["kanon"] for e in log.entries("publish") if "kanon" in e["detail"]}
+    summary = (f"{report.entries} entries, {report.checkpoints} checkpoints: "
+               + ("verified" if report.ok else f"NOT VERIFIED: {report.problems[0]}"))
+    return {"audit_ok": report.ok, "audit_entries": report.entries, "audit_problems": report.problems[:5],
+            "audit_actions": actions, "k_anonymity": kanon, "summary": summary}
 
 
 def check_report(report: dict) -> None:
