@@ -36,6 +36,7 @@ _SCHEMA = """
 create table if not exists entries (seq integer primary key, entry text not null);
 create table if not exists checkpoints (size integer primary key, note text not null);
 create table if not exists edge (id integer primary key check (id = 1), size integer not null, peaks text not null);
+create index if not exists entries_grant on entries (json_extract(entry, '$.detail.grant'));
 create trigger if not exists entries_no_update before update on entries
   begin select raise(abort, 'the audit log is append-only'); end;
 create trigger if not exists entries_no_delete before delete on entries

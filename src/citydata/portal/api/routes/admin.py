@@ -6,7 +6,10 @@ entry (:func:`citydata.circulation.audit_verify.verify_log`); ``/admin/audit/ver
 from __future__ import annotations
 
 import json
+import os
+import threading
 from dataclasses import asdict
+from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -26,9 +29,31 @@ PAGE_SIZE = 50
 Filter = Annotated[str | None, Query(max_length=200)]
 
 
+_verified: dict[str, tuple[tuple, list[dict[str, Any]], Verification]] = {}
+_verified_lock = threading.Lock()
+
+
 def _verify(request: Request) -> tuple[list[dict[str, Any]], Verification]:
+    """The log's entries and its full verification, redone only when one of its files changed (an
+    append, or any edit, changes the database, its write-ahead log or the witness)."""
     with open_audit_log(settings_of(request)) as log:
-        return log.entries(), verify_log(log)
+        files = (log.path, log.path.with_name(log.path.name + "-wal"), log.witness_path)
+        version = tuple((st.st_mtime_ns, st.st_size) if (st := _stat(f)) else None for f in files)
+        with _verified_lock:
+            kept = _verified.get(str(log.path))
+        if kept is not None and kept[0] == version:
+            return kept[1], kept[2]
+        entries, report = log.entries(), verify_log(log)
+    with _verified_lock:
+        _verified[str(log.path)] = (version, entries, report)
+    return entries, report
+
+
+def _stat(path: Path) -> os.stat_result | None:
+    try:
+        return path.stat()
+    except FileNotFoundError:
+        return None
 
 
 def _summary(report: Verification) -> dict[str, Any]:
