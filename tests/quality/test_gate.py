@@ -72,3 +72,27 @@ def test_committed_suites_load(tmp_path):
     bad.write_text("name: x\nlayer: gold\ntables: {}\n")
     with pytest.raises(CityDataError, match="bad.yaml: field 'layer'"):
         load_suite(bad)
+
+
+def test_row_conditions_are_pushed_into_the_query_with_ges_own_verdicts(con, monkeypatch):
+    """A translatable row_condition becomes the batch query's WHERE clause; the counts and verdicts equal
+    GE filtering the frame itself, and a condition the translator does not know is left to GE."""
+    from citydata.quality import gate
+
+    con.execute("insert into population.persons values ('bad', 'b'), ('also-bad', 'a'), ('110101199001011234', 'a')")
+    checks = [
+        {"expectation": "expect_column_values_to_match_regex",
+         "kwargs": {"column": "person_id", "regex": "^[0-9]{17}[0-9X]$", "mostly": 0.6,
+                    "row_condition": 'col("name")=="a"', "condition_parser": "great_expectations"}},
+        {"expectation": "expect_column_values_to_not_be_null",
+         "kwargs": {"column": "person_id", "row_condition": 'name=="c"', "condition_parser": "pandas"}},
+        {"expectation": "expect_column_values_to_not_be_null",  # not `col == value`: GE filters
+         "kwargs": {"column": "person_id", "row_condition": 'name>"b"', "condition_parser": "pandas"}},
+    ]
+    suite = _suite({"population.persons": checks})
+    pushed = run_gate(con, [suite])
+    assert [gate._pushed(c["kwargs"])[1] for c in checks] == ['"name" = \'a\'', '"name" = \'c\'', None]
+    monkeypatch.setattr(gate, "_pushed", lambda kwargs: (kwargs, None))
+    filtered_by_ge = run_gate(con, [suite])
+    verdicts = [[(e.success, e.unexpected_count) for e in r.tables[0].expectations] for r in (pushed, filtered_by_ge)]
+    assert verdicts[0] == verdicts[1] == [(True, 1), (False, 1), (False, 1)]

@@ -35,11 +35,8 @@ occurrences as {{ materialized() }} (
     where employer_uscc_as_recorded is not null and {{ landed_since_last_build() }}
 ),
 
-checked as {{ materialized() }} (
-    select
-        *,
-        {{ uscc_invalid_reason('uscc') }} as invalid_reason
-    from occurrences
+checked as (
+    {{ with_verdict_per_value('occurrences', 'uscc', uscc_invalid_reason) }}
 ),
 
 final as (

@@ -61,11 +61,8 @@ occurrences as {{ materialized() }} (
     {% endfor %}
 ),
 
-checked as {{ materialized() }} (
-    select
-        *,
-        {{ id_number_invalid_reason('id_number') }} as invalid_reason
-    from occurrences
+checked as (
+    {{ with_verdict_per_value('occurrences', 'id_number', id_number_invalid_reason) }}
 ),
 
 final as (
