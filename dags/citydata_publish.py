@@ -13,8 +13,10 @@ Runs whenever a landing brought new changes (any `citydata://raw/<source>` asset
 3. **catalog snapshot**: `catalog.json` for the portal; updates `citydata://published/base_libraries`,
    which schedules the OpenMetadata sync (`citydata_catalog_sync`).
 
-DuckDB lets one process write: tasks run one at a time (`max_active_tasks=1`); on a server warehouse
-(PostgreSQL, Trino) raise it. Declarations only: the logic is `citydata.orchestration.steps`.
+Tasks run one at a time (`max_active_tasks=1`): every dbt invocation writes the project's one `target/`
+directory, and a DuckDB warehouse admits one writing process. The warehouse is the one Settings choose
+(`CITYDATA_WAREHOUSE__ENGINE`: the DuckDB file, or PostgreSQL — docker-compose's `warehouse-db`).
+Declarations only: the logic is `citydata.orchestration.steps`.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -11,7 +11,7 @@ from citydata.ingest.config import ConnectorConfig, load_connectors
 from citydata.services.kafka import EmbeddedKafka
 from citydata.services.mariadb import EmbeddedMariaDB
 from citydata.services.postgres import EmbeddedPostgres
-from citydata.settings import PROJECT_ROOT
+from citydata.settings import PROJECT_ROOT, WarehouseSettings
 
 
 @pytest.fixture(scope="session")
@@ -19,6 +19,17 @@ def pg() -> Iterator[EmbeddedPostgres]:
     """A real PostgreSQL (wal_level=logical) on a free port, for the whole test session."""
     with EmbeddedPostgres() as server:
         yield server
+
+
+@pytest.fixture(scope="session")
+def pg_warehouse(pg) -> Callable[[str], WarehouseSettings]:
+    """Make a fresh database on the session's PostgreSQL and return the warehouse settings
+    (``CITYDATA_WAREHOUSE__*``) that point at it."""
+    def make(database: str) -> WarehouseSettings:
+        pg.create_database(database)
+        return WarehouseSettings(engine="postgres", host=pg.host, port=pg.port, user=pg.user,
+                                 password=pg.password, database=database)
+    return make
 
 
 @pytest.fixture(scope="session")
@@ -38,8 +49,6 @@ def kafka() -> Iterator[EmbeddedKafka]:
     """A real Kafka-protocol broker (tansu) on a free port, for the whole test session."""
     with EmbeddedKafka() as broker:
         yield broker
-
-
 
 
 @pytest.fixture(scope="session")

@@ -1,5 +1,6 @@
 """The steps after landing, shared by ``citydata demo`` and the Airflow DAG: build the base
-libraries with dbt, gate them with Great Expectations, publish what passed, snapshot the catalog."""
+libraries with dbt, gate them with Great Expectations, publish what passed, snapshot the catalog —
+on the warehouse Settings choose (DuckDB file or PostgreSQL, ``warehouse/engine.py``)."""
 
 from __future__ import annotations
 
@@ -31,24 +32,28 @@ from citydata.quality.quarantine import quarantine_gate
 from citydata.quality.runs import record_run, save_watermarks, watermarks
 from citydata.quality.scorecards import compute_scorecards, department_scorecards, scorecard_trends
 from citydata.quality.suites import Suite
-from citydata.quality.warehouses import DuckWarehouse
+from citydata.quality.warehouses import as_warehouse
 from citydata.settings import Settings
-from citydata.warehouse import duck
 from citydata.warehouse.dbt_build import DbtBuildResult
 from citydata.warehouse.dbt_build import build as dbt_build
+from citydata.warehouse.engine import open_warehouse
 
 
-def mart_tables(con) -> list[str]:
-    rows = con.execute(
+def mart_tables(target) -> list[str]:
+    """``<schema>.<table>`` of every table and view in the mart schemas (``target``: a DuckDB connection
+    or a warehouse)."""
+    schemas = ", ".join(f"'{s}'" for s in MART_SCHEMAS)
+    rows = as_warehouse(target).rows(
         "select table_schema || '.' || table_name from information_schema.tables "
-        f"where table_schema in {MART_SCHEMAS} order by 1").fetchall()
+        f"where table_schema in ({schemas}) and table_catalog = current_database() order by 1")
     return [r[0] for r in rows]
 
 
 def build_libraries(settings: Settings, run_at: str | None = None) -> DbtBuildResult:
     """dbt build (seeds, snapshots, models, tests) on the warehouse; no DuckDB connection may be open.
     ``run_at`` (ISO timestamp: the run's logical time, never now()) stamps conflicts first/last seen."""
-    return dbt_build(settings.dbt_project_dir, settings.warehouse_path, vars={"run_at": run_at} if run_at else None)
+    return dbt_build(settings.dbt_project_dir, settings.warehouse_path, vars={"run_at": run_at} if run_at else None,
+                     warehouse=settings.warehouse)
 
 
 @dataclass
@@ -76,9 +81,7 @@ def gate_and_publish(settings: Settings, suites: list[Suite], run_at: str | None
     validates row by row only what landed after the last passed run (``quality.gate_watermarks``)."""
     run_at = run_at or dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     timer = _Timer()
-    con = duck.connect(settings.warehouse_path)
-    warehouse = DuckWarehouse(con)
-    try:
+    with open_warehouse(settings) as warehouse:
         since = watermarks(warehouse) if incremental else None
         with timer("validate"):
             gate = run_gate(warehouse, suites, layers=("raw", "staging", "marts"), run_at=run_at, since=since)
@@ -86,9 +89,9 @@ def gate_and_publish(settings: Settings, suites: list[Suite], run_at: str | None
         with timer("publish"):
             if gate.passed:
                 usage = load_usage(settings.circulation.policies_dir)
-                marts = mart_tables(con)
+                marts = mart_tables(warehouse)
                 published = publish(warehouse, marts, before_commit=lambda: kanon.update(
-                    deidentify_published(con, usage, run_at)))
+                    deidentify_published(warehouse, usage, run_at)))
             else:
                 published = {}
         with timer("record"):
@@ -97,21 +100,19 @@ def gate_and_publish(settings: Settings, suites: list[Suite], run_at: str | None
             if gate.passed:
                 save_watermarks(warehouse, gate, run_at)
         with timer("quarantine"):
-            quarantined = quarantine_gate(con, suites, gate, run_at, include_passing=True, since=since)
+            quarantined = quarantine_gate(warehouse, suites, gate, run_at, include_passing=True, since=since)
         with timer("scorecards"):
-            scorecards = department_scorecards(compute_scorecards(con, gate, run_at))
-        counts = {t: con.execute(f"select count(*) from {t}").fetchone()[0] for t in mart_tables(con)}
-    finally:
-        con.close()
+            scorecards = department_scorecards(compute_scorecards(warehouse, gate, run_at))
+        counts = {t: warehouse.rows(f"select count(*) from {t}")[0][0] for t in mart_tables(warehouse)}
+        if published or not settings.serving_path.exists():
+            with timer("serving"):  # the portal's copy, swapped in by rename (portal/serving.py)
+                export_serving(warehouse, settings.serving_path)
     if published:
         with timer("audit"):
             with open_audit_log(settings) as log:
                 log_policy_changes(log, settings.circulation.policies_dir, dt.datetime.fromisoformat(run_at))
                 log_publication(log, {m: published[f"published.{m.partition('.')[2]}"] for m in marts}, kanon,
                                 dt.datetime.fromisoformat(run_at))
-    if published or not settings.serving_path.exists():
-        with timer("serving"):  # the portal's copy, swapped in by rename (portal/serving.py)
-            export_serving(settings.warehouse_path, settings.serving_path)
     settings.gate_path.parent.mkdir(parents=True, exist_ok=True)
     settings.gate_path.write_text(json.dumps(gate.to_dict(), ensure_ascii=False, indent=2), encoding="utf-8")
     with timer("data_docs"):
@@ -137,13 +138,10 @@ class _Timer:
 
 def snapshot_catalog(settings: Settings, connectors: list[ConnectorConfig], manifest_path: Path | None,
                      gate: dict | None, counts: dict[str, int]) -> dict:
-    con = duck.connect(settings.warehouse_path, read_only=True)
-    try:
-        columns = warehouse_columns(con)
-        trends = scorecard_trends(con)
-        kanon = latest_checks(con)
-    finally:
-        con.close()
+    with open_warehouse(settings, read_only=True) as warehouse:
+        columns = warehouse_columns(warehouse)
+        trends = scorecard_trends(warehouse)
+        kanon = latest_checks(warehouse)
     catalog = build_catalog(connectors, manifest_path, gate, counts, table_columns=columns)
     attach_scorecards(catalog.get("tables") or [], trends)
     attach_kanon(catalog.get("tables") or [], kanon)

@@ -8,6 +8,7 @@ at external services instead.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -22,6 +23,20 @@ class PostgresSettings(BaseModel):
     port: int = 5432
     user: str = "postgres"
     password: SecretStr | None = None
+
+
+class WarehouseSettings(BaseModel):
+    """The warehouse raw tables land in, dbt builds, the gate validates and ``published`` lives in.
+    ``engine`` "duckdb" (default): the file ``<var>/warehouse.duckdb`` (``Settings.warehouse_path``);
+    "postgres": the PostgreSQL database at ``host``/``port``/``database`` (docker-compose's
+    ``warehouse-db``). dbt's ``postgres`` target gets its connection from here too."""
+
+    engine: Literal["duckdb", "postgres"] = "duckdb"
+    host: str = "127.0.0.1"
+    port: int = 5432
+    user: str = "postgres"
+    password: SecretStr | None = None
+    database: str = "warehouse"
 
 
 class KafkaSettings(BaseModel):
@@ -95,6 +110,7 @@ class Settings(BaseSettings):
     dbt_project_dir: Path = PROJECT_ROOT / "dbt_project"
     expectations_dir: Path = PROJECT_ROOT / "expectations"
     postgres: PostgresSettings = PostgresSettings()
+    warehouse: WarehouseSettings = WarehouseSettings()
     kafka: KafkaSettings = KafkaSettings()
     portal: PortalSettings = PortalSettings()
     ingest: IngestSettings = IngestSettings()
@@ -104,6 +120,7 @@ class Settings(BaseSettings):
 
     @property
     def warehouse_path(self) -> Path:
+        """The DuckDB warehouse file (``warehouse.engine`` "duckdb")."""
         return self.var_dir / "warehouse.duckdb"
 
     @property

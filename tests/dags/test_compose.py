@@ -19,8 +19,6 @@ REQUIRED_VARS = ("DEPARTMENTS_DB_PASSWORD", "WAREHOUSE_DB_PASSWORD", "MARIADB_CD
                  "AIRFLOW_JWT_SECRET", "OPENMETADATA_DB_ROOT_PASSWORD", "OPENMETADATA_FERNET_KEY",
                  "CITYDATA_MASTER_SECRET")
 CITYDATA_SERVICES = ("connect", "portal", "airflow-api-server", "airflow-scheduler", "airflow-dag-processor")
-DBT_ENV = {"CITYDATA_DBT_POSTGRES_HOST", "CITYDATA_DBT_POSTGRES_PORT", "CITYDATA_DBT_POSTGRES_USER",
-           "CITYDATA_DBT_POSTGRES_PASSWORD", "CITYDATA_DBT_POSTGRES_DATABASE"}  # read by dbt_project/profiles.yml
 
 
 def _compose_binary() -> Path | None:
@@ -90,7 +88,7 @@ def test_every_service_the_platform_needs(spec):
 
 
 def _settings_of(environment: dict) -> Settings:
-    env = {k: str(v) for k, v in environment.items() if k.startswith("CITYDATA_") and k not in DBT_ENV}
+    env = {k: str(v) for k, v in environment.items() if k.startswith("CITYDATA_")}
     saved = {k: os.environ.pop(k) for k in list(os.environ) if k.startswith("CITYDATA_")}
     os.environ.update(env)
     try:
@@ -115,14 +113,13 @@ def test_settings_point_at_the_compose_services(spec):
     services = spec["services"]
     for name in CITYDATA_SERVICES:
         environment = services[name]["environment"]
-        unknown = [k for k in environment if k.startswith("CITYDATA_") and k not in DBT_ENV and not _setting_exists(k)]
+        unknown = [k for k in environment if k.startswith("CITYDATA_") and not _setting_exists(k)]
         assert not unknown, (name, unknown)
         settings = _settings_of(environment)
         host, _, port = settings.kafka.bootstrap_servers.partition(":")
         assert host == "kafka" and f"PLAINTEXT://kafka:{port}" in services["kafka"]["environment"][
             "KAFKA_ADVERTISED_LISTENERS"], name
         assert settings.postgres.host == "departments-db" and settings.postgres.port == 5432, name
-        assert environment["CITYDATA_DBT_POSTGRES_HOST"] == "warehouse-db", name
         assert any(v.startswith("citydata-var:") for v in services[name]["volumes"]), name
     portal = _settings_of(services["portal"]["environment"])
     assert portal.portal.host == "0.0.0.0" and f"{portal.portal.port}:{portal.portal.port}" in services["portal"]["ports"]
@@ -132,3 +129,28 @@ def test_settings_point_at_the_compose_services(spec):
     assert connect.ingest.metrics_host == "0.0.0.0"
     assert f"{connect.ingest.metrics_port}:{connect.ingest.metrics_port}" in services["connect"]["ports"]
     assert "8080:8080" in services["airflow-api-server"]["ports"] and "8585:8585" in services["openmetadata-server"]["ports"]
+
+
+def test_the_platform_uses_the_compose_warehouse_database():
+    """Every citydata service's Settings choose the PostgreSQL warehouse and point at warehouse-db with its
+    user, database and password (checked on the resolved file, secrets interpolated); users set only
+    CITYDATA_WAREHOUSE__*: dbt's connection is derived from it."""
+    res = _config({"WAREHOUSE_DB_PASSWORD": "warehouse-secret"})
+    assert res.returncode == 0, res.stderr
+    import json
+
+    services = json.loads(res.stdout)["services"]
+    database = services["warehouse-db"]
+    container_port = {int(p["target"]) for p in database["ports"]}
+    for name in CITYDATA_SERVICES:
+        environment = services[name]["environment"]
+        assert not [k for k in environment if k.startswith("CITYDATA_DBT_")], name  # one set of variables
+        warehouse = _settings_of(environment).warehouse
+        assert warehouse.engine == "postgres" and warehouse.host == "warehouse-db", name
+        assert warehouse.port in container_port, name
+        assert warehouse.user == database["environment"]["POSTGRES_USER"], name
+        assert warehouse.database == database["environment"]["POSTGRES_DB"], name
+        assert warehouse.password.get_secret_value() == database["environment"]["POSTGRES_PASSWORD"] \
+            == "warehouse-secret", name
+    for name in ("airflow-api-server", "airflow-scheduler", "airflow-dag-processor"):
+        assert services[name]["depends_on"]["warehouse-db"]["condition"] == "service_healthy", name

@@ -11,7 +11,8 @@ import yaml
 
 from citydata.orchestration.config import airflow_connections, airflow_environment, dbt_profiles
 from citydata.orchestration.dbt_graph import read_graph
-from citydata.settings import PROJECT_ROOT, Settings
+from citydata.settings import PROJECT_ROOT, Settings, WarehouseSettings
+from citydata.warehouse.engine import dbt_environment
 
 
 def test_embedded_default_has_only_the_warehouse_connection_and_sqlite_metadata(tmp_path):
@@ -53,9 +54,30 @@ def test_dbt_profile_points_at_the_settings_warehouse_and_keeps_passwords_out(tm
     profile = yaml.safe_load(dbt_profiles(settings))["citydata"]
     assert profile["target"] == "duckdb"
     assert profile["outputs"]["duckdb"]["path"] == str(settings.warehouse_path.resolve())
-    assert "env_var('CITYDATA_DBT_POSTGRES_PASSWORD'" in profile["outputs"]["postgres"]["password"]
+    assert "env_var('CITYDATA_WAREHOUSE__PASSWORD'" in profile["outputs"]["postgres"]["password"]
     committed = yaml.safe_load((PROJECT_ROOT / "dbt_project" / "profiles.yml").read_text(encoding="utf-8"))
     assert set(profile["outputs"]) == set(committed["citydata"]["outputs"])
+
+
+def test_a_postgres_warehouse_is_the_dbt_target_and_the_airflow_connection(tmp_path):
+    settings = Settings(var_dir=tmp_path, warehouse={"engine": "postgres", "host": "warehouse-db", "port": 5432,
+                                                     "user": "citydata", "password": "s3cret", "database": "warehouse"})
+    profile = yaml.safe_load(dbt_profiles(settings))["citydata"]
+    assert profile["target"] == "postgres"
+    assert {k: profile["outputs"]["postgres"][k] for k in ("host", "port", "user", "dbname")} == {
+        "host": "warehouse-db", "port": 5432, "user": "citydata", "dbname": "warehouse"}
+    assert "s3cret" not in dbt_profiles(settings)
+    conns = {k: json.loads(v) for k, v in airflow_connections(settings).items()}
+    assert conns["AIRFLOW_CONN_CITYDATA_WAREHOUSE"] == {"conn_type": "postgres", "host": "warehouse-db", "port": 5432,
+                                                        "login": "citydata", "schema": "warehouse",
+                                                        "password": "s3cret"}
+    # dbt's in-process runs get the same connection through the committed profile's variables
+    env = dbt_environment(settings.warehouse, settings.warehouse_path)
+    assert {k: env[f"CITYDATA_DBT_POSTGRES_{k}"] for k in ("HOST", "PORT", "USER", "PASSWORD", "DATABASE")} == {
+        "HOST": "warehouse-db", "PORT": "5432", "USER": "citydata", "PASSWORD": "s3cret", "DATABASE": "warehouse"}
+    committed = (PROJECT_ROOT / "dbt_project" / "profiles.yml").read_text(encoding="utf-8")
+    assert all(f"env_var('{name}'" in committed for name in env if name.startswith("CITYDATA_DBT_POSTGRES_"))
+    assert not any(k.startswith("CITYDATA_DBT_") for k in dbt_environment(WarehouseSettings(), tmp_path / "w"))
 
 
 def test_graph_from_manifest_nodes_edges_and_cross_model_tests(tmp_path):

@@ -12,54 +12,51 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import duckdb
-
 from citydata.circulation.audit_log import AuditLog
 from citydata.circulation.kanon import KReport, k_anonymise
 from citydata.circulation.usage import UsagePolicies
 from citydata.quality.baselines import PUBLISHED_SCHEMA
-from citydata.quality.warehouses import quote
+from citydata.quality.warehouses import as_warehouse, columns, quote, tables_in
 
 CHECKS_TABLE = "quality.kanon_checks"
 
 
-def deidentify_published(con: duckdb.DuckDBPyConnection, usage: UsagePolicies, run_at: str) -> dict[str, KReport]:
-    """k-anonymise every published open dataset that declares quasi-identifiers, in place."""
+def deidentify_published(target: Any, usage: UsagePolicies, run_at: str) -> dict[str, KReport]:
+    """k-anonymise every published open dataset that declares quasi-identifiers, in place (``target``: a
+    DuckDB connection or a warehouse from ``quality/warehouses.py``; inside the publish transaction)."""
+    warehouse = as_warehouse(target)
     reports: dict[str, KReport] = {}
-    published = {r[0] for r in con.execute(
-        "select table_name from duckdb_tables() where schema_name = ? and database_name = current_database()",
-        [PUBLISHED_SCHEMA]).fetchall()}
+    published = set(tables_in(warehouse, PUBLISHED_SCHEMA))
     for dataset, policy in sorted(usage.datasets.items()):
         table = dataset.partition(".")[2]
         if policy.openness != "open" or not policy.quasi_identifiers or table not in published:
             continue
-        target = f"{PUBLISHED_SCHEMA}.{quote(table)}"
-        frame = con.execute(f"select * from {target}").df()
+        target_table = f"{PUBLISHED_SCHEMA}.{quote(table)}"
+        frame = warehouse.frame(f"select * from {target_table}")
         out, report = k_anonymise(frame, dict(policy.quasi_identifiers), policy.k, policy.max_suppression)
-        con.register("_kanon_out", out)
-        try:
-            con.execute(f"create or replace table {target} as select * from _kanon_out")
-        finally:
-            con.unregister("_kanon_out")
+        warehouse.replace_table(target_table, out)
         reports[dataset] = report
     if reports:
-        con.execute("create schema if not exists quality")
-        con.execute(f"create table if not exists {CHECKS_TABLE} (run_at timestamptz, dataset varchar, k integer, "
-                    "achieved integer, rows_in bigint, rows_out bigint, suppressed bigint, levels varchar, "
-                    "max_suppression double)")
-        con.executemany(f"insert into {CHECKS_TABLE} values (?, ?, ?, ?, ?, ?, ?, ?, ?)", [
-            [run_at, d, r.k, r.achieved, r.rows_in, r.rows_out, r.suppressed, json.dumps(r.levels), r.max_suppression]
-            for d, r in reports.items()])
+        warehouse.execute("create schema if not exists quality")
+        warehouse.execute(f"create table if not exists {CHECKS_TABLE} (run_at timestamp with time zone, "
+                          "dataset varchar, k integer, achieved integer, rows_in bigint, rows_out bigint, "
+                          "suppressed bigint, levels varchar, max_suppression double precision)")
+        for d, r in reports.items():
+            warehouse.execute(f"insert into {CHECKS_TABLE} values (cast(? as timestamp with time zone), ?, ?, ?, ?, "
+                              "?, ?, ?, ?)", [run_at, d, r.k, r.achieved, r.rows_in, r.rows_out, r.suppressed,
+                                              json.dumps(r.levels), r.max_suppression])
     return reports
 
 
-def latest_checks(con: duckdb.DuckDBPyConnection) -> dict[str, dict[str, Any]]:
+def latest_checks(target: Any) -> dict[str, dict[str, Any]]:
     """Each dataset's latest k-anonymity check (for the catalog), or {} before any."""
-    try:
-        frame = con.execute(f"select * from {CHECKS_TABLE} qualify row_number() over "
-                            "(partition by dataset order by run_at desc) = 1").df()
-    except duckdb.CatalogException:
+    warehouse = as_warehouse(target)
+    names = columns(warehouse, CHECKS_TABLE)
+    if not names:
         return {}
+    listed = ", ".join(quote(n) for n in names)
+    frame = warehouse.frame(f"select {listed} from (select {listed}, row_number() over (partition by dataset "
+                            f"order by run_at desc) as _nth from {CHECKS_TABLE}) as ranked where _nth = 1")
     return {r["dataset"]: {**r, "run_at": r["run_at"].isoformat(), "levels": json.loads(r["levels"])}
             for r in frame.to_dict(orient="records")}
 

@@ -25,6 +25,7 @@ def connect_run(
     from citydata.ingest.config import load_connectors
     from citydata.ingest.service import ConnectService
     from citydata.services.stack import running_services, service_registry
+    from citydata.warehouse.engine import describe
 
     settings = _settings()
     connectors = load_connectors(settings.connectors_dir)
@@ -43,7 +44,7 @@ def connect_run(
         service = ConnectService(settings, connectors, services.postgres, services.kafka_bootstrap, land=land)
         service.start(metrics_port)
         console.print(f"connect: {len(connectors)} connectors → {services.kafka_bootstrap}"
-                      f"{f' → {settings.warehouse_path}' if land else ' (landing left to another process)'}; "
+                      f"{f' → {describe(settings)}' if land else ' (landing left to another process)'}; "
                       "health and metrics on "
                       f"http://{settings.ingest.metrics_host}:{service.metrics.port}/metrics  (Ctrl-C to stop)")
         try:

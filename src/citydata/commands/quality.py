@@ -50,7 +50,6 @@ def gate(
     from citydata.quality.runs import watermarks
     from citydata.quality.suites import load_suites
     from citydata.quality.tables import gate_table
-    from citydata.quality.warehouses import DuckWarehouse
 
     settings = _settings()
     suites = load_suites(settings.expectations_dir)
@@ -58,12 +57,8 @@ def gate(
         warehouse = _postgres(postgres_url)
         close = warehouse.close
     else:
-        if not settings.warehouse_path.exists():
-            raise CityDataError(f"no warehouse at {settings.warehouse_path}: run `make demo` first")
-        from citydata.warehouse import duck
-
-        con = duck.connect(settings.warehouse_path, read_only=not incremental)
-        warehouse, close = DuckWarehouse(con), con.close
+        warehouse = _open(settings, read_only=not incremental)
+        close = warehouse.close
     try:
         since = watermarks(warehouse) if incremental else None
         result = run_gate(warehouse, suites, layers=tuple(layer), run_at=run_at, since=since)
@@ -76,6 +71,15 @@ def gate(
     console.print(f"{'passed' if result.passed else 'BLOCKED'}: {len(result.failures())} blocking failure(s); "
                   f"results in {path}")
     raise typer.Exit(0 if result.passed else 1)
+
+
+def _open(settings, read_only: bool):
+    """The configured warehouse (DuckDB file or PostgreSQL, ``CITYDATA_WAREHOUSE__ENGINE``), open."""
+    from citydata.warehouse.engine import open_warehouse
+
+    if settings.warehouse.engine == "duckdb" and not settings.warehouse_path.exists():
+        raise CityDataError(f"no warehouse at {settings.warehouse_path}: run `make demo` first")
+    return open_warehouse(settings, read_only=read_only)
 
 
 def _postgres(url: str):
@@ -98,16 +102,9 @@ def quarantine(
     from rich.table import Table
 
     from citydata.quality.quarantine import list_quarantined
-    from citydata.warehouse import duck
 
-    settings = _settings()
-    if not settings.warehouse_path.exists():
-        raise CityDataError(f"no warehouse at {settings.warehouse_path}: run `make demo` first")
-    con = duck.connect(settings.warehouse_path, read_only=True)
-    try:
-        frame = list_quarantined(con, department)
-    finally:
-        con.close()
+    with _open(_settings(), read_only=True) as warehouse:
+        frame = list_quarantined(warehouse, department)
     shown = frame.head(limit)
     if as_json:
         for record in shown.to_dict(orient="records"):

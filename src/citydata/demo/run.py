@@ -1,5 +1,5 @@
-"""The main job: synthetic city → department PostgreSQL → CDC → Kafka → DuckDB raw → dbt base
-libraries → Great Expectations gate → publish → catalog → report (→ portal)."""
+"""The main job: synthetic city → department PostgreSQL → CDC → Kafka → warehouse raw (DuckDB, or the
+PostgreSQL warehouse Settings name) → dbt base libraries → Great Expectations gate → publish → catalog → report (→ portal)."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ from citydata.quality.tables import scorecard_table
 from citydata.services.stack import running_services
 from citydata.settings import Settings
 from citydata.synth import apply_live, generate, load_initial, write_city
-from citydata.warehouse import duck
+from citydata.warehouse.engine import describe, open_warehouse
 
 BASE_LIBRARIES = ("population", "legal_entity", "credit")
 
@@ -34,17 +34,15 @@ def _reset(settings: Settings) -> None:
     warehouse — except the ``published`` schema: the last good version serves until a new one passes."""
     settings.var_dir.mkdir(parents=True, exist_ok=True)
     shutil.rmtree(settings.state_dir, ignore_errors=True)
-    if not settings.warehouse_path.exists():
+    if settings.warehouse.engine == "duckdb" and not settings.warehouse_path.exists():
         return
-    con = duck.connect(settings.warehouse_path)
-    try:
-        schemas = [r[0] for r in con.execute(
-            "select distinct schema_name from information_schema.schemata "
-            "where catalog_name = current_database() and schema_name not in ('published', 'main')").fetchall()]
+    with open_warehouse(settings) as warehouse:
+        schemas = [r[0] for r in warehouse.rows(
+            "select distinct schema_name from information_schema.schemata where catalog_name = current_database() "
+            "and schema_name not in ('published', 'main', 'public', 'information_schema') "
+            "and left(schema_name, 3) <> 'pg_'")]
         for schema in schemas:
-            con.execute(f'drop schema if exists "{schema}" cascade')
-    finally:
-        con.close()
+            warehouse.execute(f'drop schema if exists "{schema}" cascade')
 
 
 def source_row_counts(server, connectors) -> dict[str, int]:
@@ -103,8 +101,8 @@ def _ingest(settings: Settings, connectors, log: StageLog, report: dict) -> None
         with log.stage("CDC snapshot → Kafka") as st:
             for cdc in cdcs:
                 st.advance(cdc.snapshot())
-        con = duck.connect(settings.warehouse_path)
-        sink = LandingSink(services.kafka_bootstrap, con, connectors)
+        warehouse = open_warehouse(settings)
+        sink = LandingSink(services.kafka_bootstrap, warehouse.con, connectors)
         with log.stage("land raw (initial)") as st:
             sink.drain(on_batch=st.advance)
         with log.stage("live changes → CDC") as st:
@@ -120,7 +118,7 @@ def _ingest(settings: Settings, connectors, log: StageLog, report: dict) -> None
                             "stream_events": sum(c.stats.stream_events for c in cdcs),
                             "landed": sink.stats.landed, "duplicates": sink.stats.duplicates,
                             "tombstones": sink.stats.tombstones, "dead_letters": sink.stats.dead_letters}
-        con.close()
+        warehouse.close()
     report["expected"] = city.expected
 
 
@@ -167,7 +165,7 @@ def _build_and_publish(settings: Settings, connectors, suites, log: StageLog, re
         "openmetadata": openmetadata,
         "quarantined": outcome.quarantined,
         "circulation": {k: v for k, v in circulation.items() if k != "summary"},
-        "outputs": {"warehouse": str(settings.warehouse_path), "catalog": str(settings.catalog_path),
+        "outputs": {"warehouse": describe(settings), "catalog": str(settings.catalog_path),
                     "gate": str(settings.gate_path), "data_docs": str(outcome.data_docs),
                     "synth": str(settings.synth_dir)},
     })

@@ -21,7 +21,7 @@ from citydata.ingest.producer import EventProducer, ensure_topics
 from citydata.ingest.sink import LandingSink
 from citydata.services.postgres import PostgresServer
 from citydata.settings import Settings
-from citydata.warehouse import duck
+from citydata.warehouse.engine import open_warehouse
 
 BACKOFF_MAX_S = 30.0
 
@@ -37,8 +37,8 @@ class WorkerState:
 class ConnectService:
     def __init__(self, settings: Settings, connectors: list[ConnectorConfig], server: PostgresServer,
                  bootstrap: str, land: bool = True):
-        """``land=False``: connectors only (sources → Kafka); something else (the Airflow landing DAG)
-        owns the warehouse, which DuckDB lets only one process write."""
+        """``land=False``: connectors only (sources → Kafka); something else lands them (the Airflow landing
+        DAGs, whose landings schedule the build; on DuckDB also the warehouse's only writing process)."""
         self.settings, self.connectors, self.server, self.bootstrap = settings, connectors, server, bootstrap
         self.land = land
         self.stop_event = threading.Event()
@@ -130,19 +130,19 @@ class ConnectService:
 
     def _run_sink(self) -> None:
         def body() -> None:
-            con = duck.connect(self.settings.warehouse_path)
             ingest = self.settings.ingest
-            self.sink = LandingSink(self.bootstrap, con, self.connectors,
-                                    max_records=ingest.batch_max_records, max_latency_ms=ingest.batch_max_latency_ms)
-            last_lag = 0.0
-            try:
-                while not self.stop_event.is_set():
-                    self.sink.poll_once()
-                    if time.monotonic() - last_lag > 1.0:
-                        self.topic_lag, last_lag = self.sink.lag_by_topic(), time.monotonic()
-            finally:
-                self.sink.close()
-                con.close()
+            with open_warehouse(self.settings) as warehouse:
+                self.sink = LandingSink(self.bootstrap, warehouse.con, self.connectors,
+                                        max_records=ingest.batch_max_records,
+                                        max_latency_ms=ingest.batch_max_latency_ms)
+                last_lag = 0.0
+                try:
+                    while not self.stop_event.is_set():
+                        self.sink.poll_once()
+                        if time.monotonic() - last_lag > 1.0:
+                            self.topic_lag, last_lag = self.sink.lag_by_topic(), time.monotonic()
+                finally:
+                    self.sink.close()
         self._retrying("sink", body)
 
     def _run_monitor(self) -> None:

@@ -1,6 +1,7 @@
-"""Landing sink: Kafka topics → DuckDB raw change-log tables, in Arrow batches.
+"""Landing sink: Kafka topics → the warehouse's raw change-log tables (DuckDB or PostgreSQL), in Arrow
+batches.
 
-Each poll's events are appended per table inside one DuckDB transaction; only then are the Kafka
+Each poll's events are appended per table inside one warehouse transaction; only then are the Kafka
 offsets committed, so a crash replays rather than loses. Appends are idempotent (see
 :mod:`citydata.warehouse.raw`), so the replay changes nothing. Tombstones are skipped. A message
 that is not a valid change event goes to ``<topic>.dlq`` with the reason and origin in headers.
@@ -14,15 +15,15 @@ import time
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
-import duckdb
 from kafka import KafkaConsumer, KafkaProducer
 from kafka.errors import KafkaError
 
 from citydata.errors import CityDataError
 from citydata.ingest.config import ConnectorConfig
 from citydata.ingest.envelope import EnvelopeError, decode_value, source_position
-from citydata.warehouse.raw import RawEvent, append_events
+from citydata.warehouse.raw import RawEvent, append_events, transaction
 
 MAX_VALUE_BYTES = 1024 * 1024  # a change event bigger than this is a poison message, not a record
 
@@ -39,7 +40,10 @@ class SinkStats:
 
 
 class LandingSink:
-    def __init__(self, bootstrap: str, con: duckdb.DuckDBPyConnection,
+    """``con``: the warehouse's connection — DuckDB's, or psycopg2's for a PostgreSQL warehouse
+    (``Warehouse.con`` of ``citydata.warehouse.engine.open_warehouse``)."""
+
+    def __init__(self, bootstrap: str, con: Any,
                  connectors: list[ConnectorConfig], group_id: str = "citydata-landing",
                  max_records: int = 20_000, max_latency_ms: int = 500):
         self.con = con
@@ -115,17 +119,12 @@ class LandingSink:
                     by_table[self.routes[msg.topic]].append(self._to_event(msg, loaded_at))
                 except (EnvelopeError, ValueError, TypeError, KeyError) as exc:
                     self._dead_letter(msg, f"{type(exc).__name__}: {exc}")
-        self.con.execute("begin transaction")
-        try:
+        with transaction(self.con):
             for (connector, table), events in by_table.items():
                 landed = append_events(self.con, connector, table, events)
                 self.stats.landed += landed
                 self.stats.duplicates += len(events) - landed
                 self.stats.per_table[f"{connector}.{table}"] += landed
-            self.con.execute("commit")
-        except Exception:
-            self.con.execute("rollback")
-            raise
         self.dlq.flush()
         self.consumer.commit()
         self.stats.polled += polled

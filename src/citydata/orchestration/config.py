@@ -18,10 +18,12 @@ PROFILE = "citydata"  # dbt_project.yml's profile
 def airflow_connections(settings: Settings) -> dict[str, str]:
     """``AIRFLOW_CONN_<ID>`` → the connection as Airflow's JSON form, for each service Settings points
     at (an embedded service has no connection: it lives only inside the process that starts it)."""
-    conns: dict[str, dict] = {
-        "citydata_warehouse": {"conn_type": "duckdb", "host": str(settings.warehouse_path),
-                               "extra": {"path": str(settings.warehouse_path)}},
-    }
+    wh = settings.warehouse
+    conns: dict[str, dict] = {"citydata_warehouse": (
+        {"conn_type": "duckdb", "host": str(settings.warehouse_path), "extra": {"path": str(settings.warehouse_path)}}
+        if wh.engine == "duckdb" else
+        {"conn_type": "postgres", "host": wh.host, "port": wh.port, "login": wh.user, "schema": wh.database,
+         "password": wh.password.get_secret_value() if wh.password else None})}
     if settings.kafka.bootstrap_servers:
         conns["citydata_kafka"] = {"conn_type": "kafka",
                                    "extra": {"bootstrap.servers": settings.kafka.bootstrap_servers,
@@ -63,16 +65,15 @@ def shell_exports(values: dict[str, str]) -> str:
 
 
 def dbt_profiles(settings: Settings) -> str:
-    """A ``profiles.yml`` for this Settings: DuckDB at the warehouse path; the PostgreSQL warehouse's
-    connection stays in ``CITYDATA_DBT_POSTGRES_*`` (its password is never written to a file)."""
-    def env(name: str, default: str, number: bool = False) -> str:
-        return f"{{{{ env_var('CITYDATA_DBT_POSTGRES_{name}', '{default}'){' | as_number' if number else ''} }}}}"
-
-    profile = {PROFILE: {"target": "duckdb", "outputs": {
+    """A ``profiles.yml`` for this Settings, its target the warehouse's engine: DuckDB at the warehouse
+    path, PostgreSQL at the warehouse's host, port, user and database, its password read by dbt from
+    ``CITYDATA_WAREHOUSE__PASSWORD`` (never written to a file)."""
+    wh = settings.warehouse
+    profile = {PROFILE: {"target": wh.engine, "outputs": {
         "duckdb": {"type": "duckdb", "path": str(settings.warehouse_path.resolve()), "threads": 1,
                    "settings": {"checkpoint_threshold": "2GB"}},
-        "postgres": {"type": "postgres", "host": env("HOST", "127.0.0.1"), "port": env("PORT", "5432", number=True),
-                     "user": env("USER", "postgres"), "password": env("PASSWORD", ""),
-                     "dbname": env("DATABASE", "warehouse"), "schema": "public", "threads": 4},
+        "postgres": {"type": "postgres", "host": wh.host, "port": wh.port, "user": wh.user,
+                     "password": "{{ env_var('CITYDATA_WAREHOUSE__PASSWORD', '') }}",
+                     "dbname": wh.database, "schema": "public", "threads": 4},
     }}}
     return yaml.safe_dump(profile, sort_keys=False, allow_unicode=True)

@@ -7,19 +7,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import duckdb
-
+from citydata.quality.warehouses import columns
 from citydata.settings import Settings
-from citydata.warehouse import duck
+from citydata.warehouse.engine import open_warehouse
 
 
 def report_dir(settings: Settings, department: str, day: str) -> Path:
     return settings.var_dir / "reports" / department / day
-
-
-def _exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
-    return bool(con.execute("select count(*) from information_schema.tables where table_schema = ? "
-                            "and table_name = ?", [schema, table]).fetchone()[0])
 
 
 def scorecard_report(settings: Settings, department: str, day: str) -> dict:
@@ -27,17 +21,11 @@ def scorecard_report(settings: Settings, department: str, day: str) -> dict:
     datasets), and each dataset's, as ``scorecard.json``."""
     from citydata.quality.scorecards import department_scorecards
 
-    con = duck.connect(settings.warehouse_path, read_only=True)
-    try:
-        if not _exists(con, "quality", "scorecards"):
-            frame = None
-        else:
-            frame = con.execute(
-                "select * from quality.scorecards where department = ? and run_at = (select max(run_at) from "
-                "quality.scorecards where department = ? and cast(run_at as date) <= cast(? as date))",
-                [department, department, day]).df()
-    finally:
-        con.close()
+    with open_warehouse(settings, read_only=True) as warehouse:
+        frame = warehouse.frame(
+            "select * from quality.scorecards where department = ? and run_at = (select max(run_at) from "
+            "quality.scorecards where department = ? and cast(run_at as date) <= cast(? as date))",
+            [department, department, day]) if columns(warehouse, "quality.scorecards") else None
     report: dict = {"department": department, "day": day, "datasets": [], "summary": None}
     if frame is not None and not frame.empty:
         frame["run_at"] = frame["run_at"].map(lambda t: t.isoformat())
@@ -52,13 +40,10 @@ def scorecard_report(settings: Settings, department: str, day: str) -> dict:
 
 def conflict_report(settings: Settings, department: str, day: str) -> dict:
     """The open conflicts the department must fix at the source, as ``conflicts.csv``."""
-    con = duck.connect(settings.warehouse_path, read_only=True)
-    try:
-        frame = (con.execute("select * from governance.conflicts where is_open and department_to_fix = ? "
-                             "order by conflict_type, conflict_key", [department]).df()
-                 if _exists(con, "governance", "conflicts") else None)
-    finally:
-        con.close()
+    with open_warehouse(settings, read_only=True) as warehouse:
+        frame = (warehouse.frame("select * from governance.conflicts where is_open and department_to_fix = ? "
+                                 "order by conflict_type, conflict_key", [department])
+                 if columns(warehouse, "governance.conflicts") else None)
     out = report_dir(settings, department, day)
     out.mkdir(parents=True, exist_ok=True)
     path = out / "conflicts.csv"

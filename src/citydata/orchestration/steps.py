@@ -25,15 +25,14 @@ def land_source(settings: Settings, name: str, budget_s: float = 240.0) -> dict:
     """One landing micro-batch for one source: poll its topics into the raw tables until the
     consumer group has no lag or the time budget is spent (what is left lands next run)."""
     from citydata.ingest.sink import LandingSink
-    from citydata.warehouse import duck
+    from citydata.warehouse.engine import open_warehouse
 
     bootstrap = settings.kafka.bootstrap_servers
     if not bootstrap:
         raise CityDataError("no Kafka to land from: set CITYDATA_KAFKA__BOOTSTRAP_SERVERS (the embedded broker "
                             "lives only inside `citydata demo` / `citydata connect run`)")
-    con = duck.connect(settings.warehouse_path)
-    try:
-        sink = LandingSink(bootstrap, con, [connector(settings, name)], group_id=f"citydata-landing-{name}",
+    with open_warehouse(settings) as warehouse:
+        sink = LandingSink(bootstrap, warehouse.con, [connector(settings, name)], group_id=f"citydata-landing-{name}",
                            max_records=settings.ingest.batch_max_records,
                            max_latency_ms=settings.ingest.batch_max_latency_ms)
         try:
@@ -44,8 +43,6 @@ def land_source(settings: Settings, name: str, budget_s: float = 240.0) -> dict:
             lag = sink.lag()
         finally:
             sink.close()
-    finally:
-        con.close()
     s = sink.stats
     return {"source": name, "polled": s.polled, "landed": s.landed, "duplicates": s.duplicates,
             "dead_letters": s.dead_letters, "lag": lag}
@@ -71,7 +68,7 @@ def _build(settings: Settings, select: str | None, run_at: str | None) -> dict:
 
     with _cautious_tests():
         result = build(settings.dbt_project_dir, settings.warehouse_path, select=select,
-                       vars={"run_at": run_at} if run_at else None)
+                       vars={"run_at": run_at} if run_at else None, warehouse=settings.warehouse)
     return {"select": select, "seconds": result.seconds, "counts": result.counts,
             "rows": {n.name: n.rows for n in result.nodes if n.rows is not None}}
 

@@ -1,10 +1,10 @@
 """The portal's copy of what was published: ``serving.duckdb``, written beside the warehouse and
 swapped in by atomic rename after each publish.
 
-The pipeline (``citydata demo``, Airflow's publish task) holds the warehouse's single DuckDB write
-lock while it builds; the portal never opens that file. :func:`export_serving` copies the
-``published`` schema into a new file and renames it over the old one, so a reader sees the whole
-previous version or the whole new one. :class:`ServingStore` keeps one read-only connection per
+The portal never opens the warehouse the pipeline writes (a DuckDB file admits one writing process;
+a PostgreSQL warehouse stays inside the pipeline's network). :func:`export_serving` copies the
+``published`` schema, quarantine and quality history of either warehouse into a new DuckDB file and
+renames it over the old one, so a reader sees the whole previous version or the whole new one. :class:`ServingStore` keeps one read-only connection per
 file version and gives each request its own cursor; queries name only tables and columns that
 exist and pass every value as a parameter.
 """
@@ -23,7 +23,7 @@ from citydata.circulation.detectors import classify_frame
 from citydata.errors import CityDataError
 from citydata.quality.baselines import PUBLISHED_SCHEMA
 from citydata.quality.publish import MART_SCHEMAS
-from citydata.quality.warehouses import quote
+from citydata.quality.warehouses import Warehouse, quote
 
 # What the portal serves besides ``published``: quarantined rows (stewards see their department's)
 # and the quality history (scorecards, gate runs).
@@ -31,31 +31,61 @@ SERVED_SCHEMAS = (PUBLISHED_SCHEMA, "quarantine")
 SERVED_TABLES = ("quality.scorecards", "quality.gate_runs", "quality.kanon_checks")
 
 
-def export_serving(warehouse_path: Path, serving_path: Path) -> dict[str, int]:
-    """Copy ``published.*``, ``quarantine.*`` and the quality history of the warehouse into
-    ``serving_path`` (atomically); row counts per ``schema.table``."""
+def export_serving(warehouse: Warehouse, serving_path: Path) -> dict[str, int]:
+    """Copy ``published.*``, ``quarantine.*`` and the quality history of ``warehouse`` (DuckDB or
+    PostgreSQL, see ``quality/warehouses.py``) into the DuckDB file ``serving_path`` (atomically); row
+    counts per ``schema.table``."""
     serving_path.parent.mkdir(parents=True, exist_ok=True)
     tmp = serving_path.with_name(f".{serving_path.name}.{os.getpid()}.tmp")
     tmp.unlink(missing_ok=True)
+    tables = [(schema, table) for schema, table in warehouse.rows(
+        "select table_schema, table_name from information_schema.tables where table_type = 'BASE TABLE' "
+        "and table_catalog = current_database() order by 1, 2") if schema in SERVED_SCHEMAS or f"{schema}.{table}" in SERVED_TABLES]
+    if warehouse.engine == "duckdb":
+        counts = _copy_within_duckdb(warehouse.con, tmp, tables)
+    else:
+        counts = _copy_from_postgres(warehouse, tmp, tables)
+    os.replace(tmp, serving_path)
+    return counts
+
+
+def _copy_within_duckdb(con: duckdb.DuckDBPyConnection, tmp: Path, tables: list[tuple[str, str]]) -> dict[str, int]:
+    """The serving file attached to the warehouse's own connection, filled with ``create table as``."""
+    counts: dict[str, int] = {}
+    con.execute(f"attach {_literal(str(tmp))} as serving")
+    try:
+        for schema in sorted({schema for schema, _ in tables} | {PUBLISHED_SCHEMA}):
+            con.execute(f"create schema if not exists serving.{quote(schema)}")
+        for schema, table in tables:
+            target = f"{quote(schema)}.{quote(table)}"
+            con.execute(f"create table serving.{target} as select * from {target}")
+            counts[f"{schema}.{table}"] = con.execute(f"select count(*) from serving.{target}").fetchall()[0][0]
+        con.execute("checkpoint serving")
+    finally:
+        con.execute("detach serving")
+    return counts
+
+
+def _copy_from_postgres(warehouse: Warehouse, tmp: Path, tables: list[tuple[str, str]]) -> dict[str, int]:
+    """Each table read from PostgreSQL as typed Arrow batches and written into the serving file."""
     counts: dict[str, int] = {}
     con = duckdb.connect(tmp)
     try:
-        con.execute(f"attach {_literal(str(warehouse_path))} as wh (read_only)")
-        tables = con.execute(
-            "select schema_name, table_name from duckdb_tables() where database_name = 'wh'"
-            " and (list_contains(?, schema_name) or list_contains(?, schema_name || '.' || table_name))"
-            " order by 1, 2", [list(SERVED_SCHEMAS), list(SERVED_TABLES)]).fetchall()
         for schema in sorted({schema for schema, _ in tables} | {PUBLISHED_SCHEMA}):
-            con.execute(f"create schema if not exists {quote(schema)}")
+            con.execute(f"create schema if not exists {quote(schema)}").fetchall()
         for schema, table in tables:
             target = f"{quote(schema)}.{quote(table)}"
-            con.execute(f"create table {target} as select * from wh.{target}")
-            counts[f"{schema}.{table}"] = con.execute(f"select count(*) from {target}").fetchone()[0]
-        con.execute("detach wh")
+            for n, batch in enumerate(warehouse.arrow_batches(schema, table)):
+                con.register("_batch", batch)
+                try:
+                    con.execute(f"{f'create table {target} as' if n == 0 else f'insert into {target}'} "
+                                "select * from _batch").fetchall()
+                finally:
+                    con.unregister("_batch")
+            counts[f"{schema}.{table}"] = con.execute(f"select count(*) from {target}").fetchall()[0][0]
         con.execute("checkpoint")
     finally:
         con.close()
-    os.replace(tmp, serving_path)
     return counts
 
 

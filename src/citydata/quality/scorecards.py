@@ -20,20 +20,21 @@ named in the table (``stg_<source>__…``, ``raw.<source>__…``).
 from __future__ import annotations
 
 import re
+from typing import Any
 
-import duckdb
 import pandas as pd
 
 from citydata.quality.gate import GateResult, TableResult
 from citydata.quality.quarantine import OCCURRENCE_KEY
+from citydata.quality.warehouses import Warehouse, as_warehouse, columns
 from citydata.quality.warehouses import physical as _physical
 from citydata.quality.warehouses import quote as _ident
 
 SCORECARD_COLUMNS = ["run_at", "dataset", "department", "rows", "completeness", "validity", "uniqueness",
                      "timeliness_hours", "consistency"]
 _DDL = ("create table if not exists quality.scorecards (run_at timestamp with time zone, dataset varchar, "
-        "department varchar, rows bigint, completeness double, validity double, uniqueness double, "
-        "timeliness_hours double, consistency double)")
+        "department varchar, rows bigint, completeness double precision, validity double precision, "
+        "uniqueness double precision, timeliness_hours double precision, consistency double precision)")
 _FRESHNESS = ("_loaded_at", "loaded_at", "updated_at")
 _TABLE_LEVEL = re.compile(r"^expect_(table_|column_(mean|median|sum|min|max|stdev|unique_value_count|"
                           r"proportion|distinct|most_common|quantile|kl_)|multicolumn_sum|compound)")
@@ -56,44 +57,39 @@ def _department(dataset: str, table: TableResult) -> str | None:
     return source.split("__")[0] if source else None  # several departments' data: no single owner
 
 
-def _table_exists(con: duckdb.DuckDBPyConnection, dataset: str) -> bool:
-    schema, _, name = dataset.partition(".")
-    return bool(con.execute("select count(*) from information_schema.tables where table_schema = ? "
-                            "and table_name = ?", [schema, name]).fetchone()[0])
-
-
-def _consistency(con: duckdb.DuckDBPyConnection, dataset: str, rows: int) -> float | None:
+def _consistency(warehouse: Warehouse, dataset: str, rows: int) -> float | None:
     source = _source_table(dataset)
-    if source is None or not rows or not _table_exists(con, "governance.conflicts"):
+    if source is None or not rows or not columns(warehouse, "governance.conflicts"):
         return None
     # conflict_key is '<source_table>[.<column>]:<record id>'
-    bad = con.execute(
-        "select count(distinct regexp_extract(conflict_key, ':(.*)$', 1)) from governance.conflicts "
-        "where is_open and regexp_extract(conflict_key, '^([^.:]+)', 1) = ?", [source]).fetchone()[0]
+    bad = warehouse.rows(
+        "select count(distinct substr(conflict_key, strpos(conflict_key, ':') + 1)) from governance.conflicts "
+        "where is_open and strpos(conflict_key, ':') > 0 "
+        "and split_part(split_part(conflict_key, ':', 1), '.', 1) = ?", [source])[0][0]
     return max(0.0, 1.0 - bad / rows)
 
 
-def _score(con: duckdb.DuckDBPyConnection, table: TableResult, run_at: str) -> dict:
+def _score(warehouse: Warehouse, table: TableResult, run_at: str) -> dict:
     dataset = table.table
     row = dict.fromkeys(SCORECARD_COLUMNS)
     row.update(run_at=run_at, dataset=dataset, department=_department(dataset, table), rows=table.rows)
-    if not _table_exists(con, dataset):
+    present = columns(warehouse, dataset)
+    if not present:
         return row
     physical = _physical(dataset)
-    columns = [d[0] for d in con.execute(f"select * from {physical} limit 0").description]
-    declared = [c for c in dict.fromkeys(e.column for e in table.expectations if e.column) if c in columns] \
-        or [c for c in columns if not c.startswith("_")]
+    declared = [c for c in dict.fromkeys(e.column for e in table.expectations if e.column) if c in present] \
+        or [c for c in present if not c.startswith("_")]
     row_level = [e for e in table.expectations if e.column and not _TABLE_LEVEL.match(e.expectation)]
     unique_cols = [e.column for e in table.expectations
-                   if e.expectation == "expect_column_values_to_be_unique" and e.column in columns]
-    key = unique_cols[:1] or (OCCURRENCE_KEY if set(OCCURRENCE_KEY) <= set(columns) else columns[:1])
-    fresh = [c for c in _FRESHNESS if c in columns]
+                   if e.expectation == "expect_column_values_to_be_unique" and e.column in present]
+    key = unique_cols[:1] or (OCCURRENCE_KEY if set(OCCURRENCE_KEY) <= set(present) else present[:1])
+    fresh = [c for c in _FRESHNESS if c in present]
     parts = ["count(*)", " + ".join(f"count({_ident(c)})" for c in declared) or "0",
              f"count(distinct ({', '.join(_ident(c) for c in key)}))"]
     if fresh:
         newest = "greatest(" + ", ".join(f"max(cast({_ident(c)} as timestamp with time zone))" for c in fresh) + ")"
-        parts.append(f"date_diff('second', {newest}, cast(? as timestamp with time zone)) / 3600.0")
-    got = con.execute(f"select {', '.join(parts)} from {physical}", [run_at] if fresh else []).fetchone()
+        parts.append(f"extract(epoch from (cast(? as timestamp with time zone) - {newest})) / 3600.0")
+    got = warehouse.rows(f"select {', '.join(parts)} from {physical}", [run_at] if fresh else [])[0]
     rows = int(got[0])
     row["rows"] = rows
     if rows:
@@ -103,27 +99,28 @@ def _score(con: duckdb.DuckDBPyConnection, table: TableResult, run_at: str) -> d
             evaluated = rows * len(row_level)
             row["validity"] = max(0.0, 1.0 - sum(e.unexpected_count for e in row_level) / evaluated)
     row["timeliness_hours"] = float(got[3]) if fresh and got[3] is not None else None
-    row["consistency"] = _consistency(con, dataset, rows)
+    row["consistency"] = _consistency(warehouse, dataset, rows)
     return row
 
 
-def compute_scorecards(con: duckdb.DuckDBPyConnection, gate: GateResult, run_at: str) -> pd.DataFrame:
+def compute_scorecards(target: Any, gate: GateResult, run_at: str) -> pd.DataFrame:
     """Score every dataset the gate validated and append the rows to ``quality.scorecards``
-    (replacing this ``run_at``'s rows for those datasets, so a re-run does not duplicate history)."""
-    frame = pd.DataFrame([_score(con, t, run_at) for t in gate.tables], columns=SCORECARD_COLUMNS)
-    con.execute("create schema if not exists quality")
-    con.execute(_DDL)
-    if not frame.empty:
-        con.execute("delete from quality.scorecards where run_at = cast(? as timestamp with time zone) "
-                    "and list_contains(?, dataset)", [run_at, frame["dataset"].tolist()])
-        con.register("_scorecards_new", frame)
-        try:
-            con.execute("insert into quality.scorecards select cast(run_at as timestamp with time zone), dataset, "
-                        "department, rows, completeness, validity, uniqueness, timeliness_hours, consistency "
-                        "from _scorecards_new")
-        finally:
-            con.unregister("_scorecards_new")
-    return frame
+    (replacing this ``run_at``'s rows for those datasets, so a re-run does not duplicate history).
+    ``target``: a DuckDB connection or a warehouse from ``warehouses.py``."""
+    warehouse = as_warehouse(target)
+    scored = [_score(warehouse, t, run_at) for t in gate.tables]
+    warehouse.execute("create schema if not exists quality")
+    warehouse.execute(_DDL)
+    if scored:
+        with warehouse.transaction():
+            datasets = [r["dataset"] for r in scored]
+            warehouse.execute("delete from quality.scorecards where run_at = cast(? as timestamp with time zone) "
+                              f"and dataset in ({', '.join('?' for _ in datasets)})", [run_at, *datasets])
+            for r in scored:
+                warehouse.execute(f"insert into quality.scorecards ({', '.join(SCORECARD_COLUMNS)}) values "
+                                  "(cast(? as timestamp with time zone), ?, ?, ?, ?, ?, ?, ?, ?)",
+                                  [r[c] for c in SCORECARD_COLUMNS])
+    return pd.DataFrame(scored, columns=SCORECARD_COLUMNS)
 
 
 def department_scorecards(frame: pd.DataFrame) -> pd.DataFrame:
@@ -142,21 +139,21 @@ def department_scorecards(frame: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
-def scorecard_trend(con: duckdb.DuckDBPyConnection, dataset: str) -> list[dict]:
+def scorecard_trend(target: Any, dataset: str) -> list[dict]:
     """The dataset's scorecards over time, oldest run first."""
-    return scorecard_trends(con, dataset).get(dataset, [])
+    return scorecard_trends(target, dataset).get(dataset, [])
 
 
-def scorecard_trends(con: duckdb.DuckDBPyConnection, dataset: str | None = None,
-                     last: int = 30) -> dict[str, list[dict]]:
+def scorecard_trends(target: Any, dataset: str | None = None, last: int = 30) -> dict[str, list[dict]]:
     """Every dataset's (or one dataset's) last ``last`` scorecards, oldest run first."""
-    try:
-        frame = con.execute(
-            "select * exclude (_n) from (select *, row_number() over (partition by dataset order by run_at desc) "
-            "as _n from quality.scorecards where dataset = coalesce(?, dataset)) where _n <= ? "
-            "order by dataset, run_at", [dataset, last]).df()
-    except duckdb.CatalogException:
+    warehouse = as_warehouse(target)
+    if not columns(warehouse, "quality.scorecards"):
         return {}
+    names = ", ".join(SCORECARD_COLUMNS)
+    frame = warehouse.frame(
+        f"select {names} from (select {names}, row_number() over (partition by dataset order by run_at desc) "
+        "as _n from quality.scorecards where dataset = coalesce(?, dataset)) as ranked where _n <= ? "
+        "order by dataset, run_at", [dataset, last])
     frame["run_at"] = frame["run_at"].map(lambda t: t.isoformat())
     out: dict[str, list[dict]] = {}
     for r in frame.to_dict(orient="records"):

@@ -1,7 +1,8 @@
 """Build the base libraries: run ``dbt build`` (seeds, models, tests, unit tests) in-process.
 
-dbt reads the warehouse path from ``CITYDATA_WAREHOUSE_PATH`` and its profile from the committed
-``dbt_project/profiles.yml``; this module sets both for the duration of one invocation only, and
+dbt reads its profile from the committed ``dbt_project/profiles.yml``, and the warehouse from
+``CITYDATA_WAREHOUSE_PATH`` (DuckDB) or ``CITYDATA_DBT_POSTGRES_*`` (PostgreSQL), which this module fills
+from Settings' warehouse (``warehouse/engine.py``) for the duration of one invocation only, and
 sends dbt's ``target/`` and ``logs/`` under the project directory (both git-ignored). Close your own
 DuckDB connection to the warehouse before calling :func:`build`: DuckDB lets one process write a file.
 
@@ -27,6 +28,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from citydata.errors import CityDataError
+from citydata.settings import Settings, WarehouseSettings
 
 _FAILED = {"error", "fail", "runtime error"}
 _BUILT = {"table", "seed", "incremental"}
@@ -126,9 +128,12 @@ def _release_duckdb() -> None:
 
 
 def _invoke(command: list[str], project_dir: Path, warehouse_path: Path, target: str,
-            vars: Mapping[str, object] | None):
-    """Run one dbt command in this process; returns (dbtRunnerResult, log path)."""
+            vars: Mapping[str, object] | None, warehouse: WarehouseSettings | None = None):
+    """Run one dbt command in this process; returns (dbtRunnerResult, log path). The profile's connection
+    comes from ``warehouse`` (default: Settings' warehouse)."""
     from dbt.cli.main import dbtRunner  # heavy import, only when dbt runs
+
+    from citydata.warehouse.engine import dbt_environment
 
     project_dir = project_dir.resolve()
     if not (project_dir / "dbt_project.yml").is_file():
@@ -141,7 +146,7 @@ def _invoke(command: list[str], project_dir: Path, warehouse_path: Path, target:
             "--no-use-colors", "--no-send-anonymous-usage-stats", "--no-version-check"]
     if vars:
         args += ["--vars", json.dumps(dict(vars), default=str)]
-    env = {"CITYDATA_WAREHOUSE_PATH": str(warehouse_path.resolve()),
+    env = {**dbt_environment(warehouse or Settings().warehouse, warehouse_path),
            "DBT_PROFILES_DIR": str(project_dir),
            "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
     with _environment(env):
@@ -226,22 +231,27 @@ def _record_passed(project_dir: Path, warehouse_path: Path, fingerprint: str) ->
 
 
 def build(project_dir: Path, warehouse_path: Path, select: str | None = None,
-          target: str = "duckdb", vars: Mapping[str, object] | None = None,
-          unit_tests: bool | None = None, full_refresh: bool = False) -> DbtBuildResult:
+          target: str | None = None, vars: Mapping[str, object] | None = None,
+          unit_tests: bool | None = None, full_refresh: bool = False,
+          warehouse: WarehouseSettings | None = None) -> DbtBuildResult:
     """Run ``dbt build`` (optionally ``--select``, ``--vars``, ``--full-refresh``) and return per-node results.
 
     ``unit_tests``: True runs them, False skips them, None (default) skips them only when a build of the
     whole project already passed them on this warehouse with the same code, target and vars (run_at and
     reference_date aside).
+    ``target`` defaults to the engine of ``warehouse`` (default: Settings' warehouse), which also gives
+    the PostgreSQL target its connection.
     Raises CityDataError on the first failing node, or if dbt cannot parse or connect.
     """
     started = time.perf_counter()
+    warehouse = warehouse or Settings().warehouse
+    target = target or warehouse.engine
     fingerprint = code_fingerprint(project_dir, target, vars) if select is None else None
     if unit_tests is None:
         unit_tests = fingerprint is None or _passed_fingerprint(project_dir, warehouse_path) != fingerprint
     command = (["build"] + (["--select", select] if select else []) + (["--full-refresh"] if full_refresh else [])
                + ([] if unit_tests else ["--exclude", "resource_type:unit_test"]))
-    result, log_path = _invoke(command, project_dir, warehouse_path, target, vars)
+    result, log_path = _invoke(command, project_dir, warehouse_path, target, vars, warehouse)
     shown_log = _shown(log_path)
     if result.exception is not None and result.result is None:
         raise CityDataError(f"dbt could not build the project: {_first_line(result.exception)} — fix it "

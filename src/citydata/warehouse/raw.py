@@ -9,13 +9,19 @@ Order and identity come from the source position: ``_source_seq`` (the commit LS
 sequence) then ``_source_subseq`` (the change's own LSN, or the row number). Appends are idempotent:
 an event whose (key, source position, op) is already stored is skipped, so replaying a topic
 changes nothing.
+
+``con`` is a DuckDB connection or, for a PostgreSQL warehouse, a psycopg2 connection: the same tables
+and view (``raw_postgres.py``) with PostgreSQL's DDL, COPY for the appends and a unique index on the
+event identity.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 import duckdb
 import pyarrow as pa
@@ -86,30 +92,68 @@ def _text(value: object) -> str | None:
     return str(value)
 
 
-def existing_columns(con: duckdb.DuckDBPyConnection, name: str) -> list[str]:
-    rows = con.execute(
-        "select column_name from information_schema.columns where table_schema = ? and table_name = ? "
-        "order by ordinal_position", [RAW_SCHEMA, name]).fetchall()
+def _on_postgres(con: Any) -> bool:
+    return not isinstance(con, duckdb.DuckDBPyConnection)
+
+
+@contextmanager
+def transaction(con: Any) -> Iterator[None]:
+    """One warehouse transaction around appends (committed on success, rolled back on any error)."""
+    if _on_postgres(con):
+        try:
+            yield
+        except BaseException:
+            con.rollback()
+            raise
+        con.commit()
+        return
+    con.execute("begin transaction")
+    try:
+        yield
+    except BaseException:
+        con.execute("rollback")
+        raise
+    con.execute("commit")
+
+
+def run(con: Any, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
+    """One statement with ``?`` parameters on either engine's connection; its rows (none for DDL)."""
+    if _on_postgres(con):
+        from citydata.warehouse.postgres import psycopg_sql
+
+        with con.cursor() as cur:
+            cur.execute(psycopg_sql(sql, bool(params)), list(params) or None)
+            return cur.fetchall() if cur.description else []
+    return con.execute(sql, list(params)).fetchall()
+
+
+def existing_columns(con: Any, name: str) -> list[str]:
+    rows = run(con, "select column_name from information_schema.columns where table_schema = ? and table_name = ? "
+                    "order by ordinal_position", [RAW_SCHEMA, name])
     return [r[0] for r in rows]
 
 
-def ensure_table(con: duckdb.DuckDBPyConnection, connector: str, table: str,
-                 columns: Sequence[str]) -> list[str]:
+def ensure_table(con: Any, connector: str, table: str, columns: Sequence[str]) -> list[str]:
     """Create the change-log table and current view; add any new source columns. Returns data columns."""
     name = table_name(connector, table)
-    con.execute(f"create schema if not exists {RAW_SCHEMA}")
+    run(con, f"create schema if not exists {RAW_SCHEMA}")
     have = existing_columns(con, name)
     if not have:
         cols = [f'"{c}" {t}' for c, t in META_COLUMNS] + [f'"{c}" VARCHAR' for c in columns]
-        con.execute(f'create table {RAW_SCHEMA}."{name}" ({", ".join(cols)})')
+        run(con, f'create table {RAW_SCHEMA}."{name}" ({", ".join(cols)})')
         have = [c for c, _ in META_COLUMNS] + list(columns)
     else:
         for c in columns:
             if c not in have:
-                con.execute(f'alter table {RAW_SCHEMA}."{name}" add column "{c}" VARCHAR')
+                run(con, f'alter table {RAW_SCHEMA}."{name}" add column "{c}" VARCHAR')
                 have.append(c)
     data_cols = [c for c in have if not c.startswith("_")]
-    _create_current_view(con, connector, table, data_cols)
+    if _on_postgres(con):
+        from citydata.warehouse import raw_postgres
+
+        raw_postgres.ensure_index_and_view(con, connector, table, data_cols)
+    else:
+        _create_current_view(con, connector, table, data_cols)
     return data_cols
 
 
@@ -128,7 +172,7 @@ def _create_current_view(con: duckdb.DuckDBPyConnection, connector: str, table: 
     """)
 
 
-def append_events(con: duckdb.DuckDBPyConnection, connector: str, table: str,
+def append_events(con: Any, connector: str, table: str,
                   events: Iterable[RawEvent]) -> int:
     """Append events in one Arrow batch, skipping any already stored. Returns rows inserted."""
     events = list(events)
@@ -157,9 +201,13 @@ def append_events(con: duckdb.DuckDBPyConnection, connector: str, table: str,
     return insert_batch(con, connector, table, pa.Table.from_pydict(arrays, schema=pa.schema(fields)))
 
 
-def insert_batch(con: duckdb.DuckDBPyConnection, connector: str, table: str, batch: pa.Table) -> int:
+def insert_batch(con: Any, connector: str, table: str, batch: pa.Table) -> int:
     """Insert an Arrow batch of change events (META_COLUMNS then data columns, as ``append_events``
     builds it; the table must exist), skipping any already stored. Returns rows inserted."""
+    if _on_postgres(con):
+        from citydata.warehouse import raw_postgres
+
+        return raw_postgres.insert_batch(con, connector, table, batch)
     name = table_name(connector, table)
     con.register("_incoming", batch)
     try:
