@@ -153,3 +153,27 @@ def test_scorecards_for_two_runs_give_a_two_point_trend(clean_city, suites, tmp_
     departments = department_scorecards(first)
     assert {"hrss", "public_security", "tax"} <= set(departments["department"])
     con.close()
+
+
+def test_an_incremental_run_carries_the_scores_of_datasets_nothing_landed_in(clean_city, suites, tmp_path):
+    """Nothing newer than the watermark and the same row count: the previous scores, aged timeliness, and
+    the dataset itself not read again (here it is even gone). A dataset that changed is scored again."""
+    import dataclasses
+
+    con = _open(clean_city, tmp_path)
+    gate = run_gate(con, suites, layers=LAYERS)
+    compute_scorecards(con, gate, RUN_1)
+    unchanged, changed = "staging.stg_hrss__enrolments", "staging.stg_public_security__persons"
+    second = dataclasses.replace(gate, tables=[
+        dataclasses.replace(t, rows_validated=0 if t.table == unchanged else t.rows_validated) for t in gate.tables])
+    con.execute(f"alter table {unchanged} rename to stg_hrss__enrolments_away")
+    con.execute(f"update {changed} set gender = null where person_record_id in "
+                f"(select person_record_id from {changed} limit 5)")
+    compute_scorecards(con, second, RUN_2)
+    one, two = scorecard_trend(con, unchanged)
+    for share in ("completeness", "validity", "uniqueness", "rows"):
+        assert two[share] == one[share], share
+    assert two["timeliness_hours"] == pytest.approx(one["timeliness_hours"] + 24)
+    before, after = scorecard_trend(con, changed)
+    assert after["completeness"] < before["completeness"]
+    con.close()

@@ -19,6 +19,7 @@ named in the table (``stg_<source>__…``, ``raw.<source>__…``).
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from typing import Any
 
@@ -103,12 +104,47 @@ def _score(warehouse: Warehouse, table: TableResult, run_at: str) -> dict:
     return row
 
 
+def _previous(warehouse: Warehouse, run_at: str) -> dict[str, dict]:
+    """Each dataset's latest scorecard before ``run_at``."""
+    if not columns(warehouse, "quality.scorecards"):
+        return {}
+    names = ", ".join(SCORECARD_COLUMNS)
+    got = warehouse.rows(
+        f"select {names} from (select {names}, row_number() over (partition by dataset order by run_at desc) "
+        "as _n from quality.scorecards where run_at < cast(? as timestamp with time zone)) as ranked "
+        "where _n = 1", [run_at])
+    return {r[1]: dict(zip(SCORECARD_COLUMNS, r)) for r in got}
+
+
+def _aware(value: Any) -> dt.datetime:
+    moment = value if isinstance(value, dt.datetime) else dt.datetime.fromisoformat(str(value))
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
+def _carried(warehouse: Warehouse, table: TableResult, previous: dict | None, run_at: str) -> dict | None:
+    """An incremental run's scorecard of a dataset nothing landed in since the last run (no row newer than
+    the gate's watermark, the same row count): the previous completeness, validity and uniqueness — the
+    rows are the same, and the gate checked none of them this time —, timeliness aged by the time between
+    the runs, consistency counted again (conflicts move on their own). None when the dataset changed."""
+    if previous is None or not table.rows or table.rows_validated != 0 or previous["rows"] != table.rows:
+        return None
+    row = {**previous, "run_at": run_at, "department": _department(table.table, table)}
+    if previous["timeliness_hours"] is not None:
+        aged = (_aware(run_at) - _aware(previous["run_at"])).total_seconds() / 3600.0
+        row["timeliness_hours"] = float(previous["timeliness_hours"]) + aged
+    row["consistency"] = _consistency(warehouse, table.table, table.rows)
+    return row
+
+
 def compute_scorecards(target: Any, gate: GateResult, run_at: str) -> pd.DataFrame:
     """Score every dataset the gate validated and append the rows to ``quality.scorecards``
     (replacing this ``run_at``'s rows for those datasets, so a re-run does not duplicate history).
-    ``target``: a DuckDB connection or a warehouse from ``warehouses.py``."""
+    A dataset an incremental run found unchanged carries its previous scores (``_carried``) instead of
+    being read again. ``target``: a DuckDB connection or a warehouse from ``warehouses.py``."""
     warehouse = as_warehouse(target)
-    scored = [_score(warehouse, t, run_at) for t in gate.tables]
+    previous = _previous(warehouse, run_at)
+    scored = [_carried(warehouse, t, previous.get(t.table), run_at) or _score(warehouse, t, run_at)
+              for t in gate.tables]
     warehouse.execute("create schema if not exists quality")
     warehouse.execute(_DDL)
     if scored:
