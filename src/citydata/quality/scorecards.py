@@ -104,15 +104,18 @@ def _score(warehouse: Warehouse, table: TableResult, run_at: str) -> dict:
     return row
 
 
+def _latest(where: str, last: str = "1") -> str:
+    """SQL: each dataset's ``last`` newest scorecards among those matching ``where``."""
+    names = ", ".join(SCORECARD_COLUMNS)
+    return (f"select {names} from (select {names}, row_number() over (partition by dataset order by run_at desc) "
+            f"as _n from quality.scorecards where {where}) as ranked where _n <= {last}")
+
+
 def _previous(warehouse: Warehouse, run_at: str) -> dict[str, dict]:
     """Each dataset's latest scorecard before ``run_at``."""
     if not columns(warehouse, "quality.scorecards"):
         return {}
-    names = ", ".join(SCORECARD_COLUMNS)
-    got = warehouse.rows(
-        f"select {names} from (select {names}, row_number() over (partition by dataset order by run_at desc) "
-        "as _n from quality.scorecards where run_at < cast(? as timestamp with time zone)) as ranked "
-        "where _n = 1", [run_at])
+    got = warehouse.rows(_latest("run_at < cast(? as timestamp with time zone)"), [run_at])
     return {r[1]: dict(zip(SCORECARD_COLUMNS, r)) for r in got}
 
 
@@ -185,11 +188,8 @@ def scorecard_trends(target: Any, dataset: str | None = None, last: int = 30) ->
     warehouse = as_warehouse(target)
     if not columns(warehouse, "quality.scorecards"):
         return {}
-    names = ", ".join(SCORECARD_COLUMNS)
-    frame = warehouse.frame(
-        f"select {names} from (select {names}, row_number() over (partition by dataset order by run_at desc) "
-        "as _n from quality.scorecards where dataset = coalesce(?, dataset)) as ranked where _n <= ? "
-        "order by dataset, run_at", [dataset, last])
+    frame = warehouse.frame(_latest("dataset = coalesce(?, dataset)", "?") + " order by dataset, run_at",
+                            [dataset, last])
     frame["run_at"] = frame["run_at"].map(lambda t: t.isoformat())
     out: dict[str, list[dict]] = {}
     for r in frame.to_dict(orient="records"):
