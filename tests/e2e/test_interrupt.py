@@ -13,30 +13,52 @@ import psutil
 from citydata.settings import PROJECT_ROOT
 
 
-def _service_pids() -> set[int]:
+def _service_pids(demo: psutil.Process) -> set[int]:
+    """The PostgreSQL servers and brokers this demo started (its descendants: other tests' services on
+    the machine are not its own)."""
     pids = set()
-    for p in psutil.process_iter(["pid", "name", "cmdline"]):
-        cmd = " ".join(p.info["cmdline"] or [])
-        if "tansu" in cmd or ("citydata-pg-" in cmd and "postgres" in (p.info["name"] or "")):
-            pids.add(p.info["pid"])
+    try:
+        children = demo.children(recursive=True)
+    except psutil.NoSuchProcess:
+        return pids
+    for p in children:
+        try:
+            cmd = " ".join(p.cmdline() or [])
+            if "tansu" in cmd or ("citydata-pg-" in cmd and "postgres" in p.name()):
+                pids.add(p.pid)
+        except psutil.NoSuchProcess:
+            continue
     return pids
 
 
+def _running(pids: set[int]) -> set[int]:
+    alive = set()
+    for pid in pids:
+        try:
+            if psutil.Process(pid).status() != psutil.STATUS_ZOMBIE:
+                alive.add(pid)
+        except psutil.NoSuchProcess:
+            continue
+    return alive
+
+
 def test_ctrl_c_leaves_nothing_running(tmp_path):
-    before = _service_pids()
     env = {**os.environ, "CITYDATA_VAR_DIR": str(tmp_path)}
     proc = subprocess.Popen([sys.executable, "-m", "citydata.cli", "demo", "--no-serve", "--persons", "300"],
                             cwd=PROJECT_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    demo = psutil.Process(proc.pid)
     deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and not (_service_pids() - before):
+    started: set[int] = set()
+    while time.monotonic() < deadline and not started and proc.poll() is None:
+        started = _service_pids(demo)
         time.sleep(0.2)
-    started = _service_pids() - before
     assert started, "the demo never started its services"
     time.sleep(2)
+    started |= _service_pids(demo)
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=120)
     assert proc.returncode == 130, err[-2000:]
     assert "Traceback" not in err
     assert "interrupted" in err
     time.sleep(0.5)
-    assert not (_service_pids() - before), "services left running after Ctrl-C"
+    assert not _running(started), "services left running after Ctrl-C"
