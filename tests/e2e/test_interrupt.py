@@ -44,8 +44,11 @@ def _running(pids: set[int]) -> set[int]:
 
 def test_ctrl_c_leaves_nothing_running(tmp_path):
     env = {**os.environ, "CITYDATA_VAR_DIR": str(tmp_path)}
+    # As from a terminal: Ctrl-C at its default disposition. A process started with SIGINT ignored (as a
+    # library run earlier in this pytest process can leave it, and children inherit it) ignores Ctrl-C.
     proc = subprocess.Popen([sys.executable, "-m", "citydata.cli", "demo", "--no-serve", "--persons", "300"],
-                            cwd=PROJECT_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            cwd=PROJECT_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     demo = psutil.Process(proc.pid)
     deadline = time.monotonic() + 120
     started: set[int] = set()
