@@ -29,7 +29,7 @@ from citydata.quality.data_docs import build_data_docs
 from citydata.quality.gate import GateResult, run_gate
 from citydata.quality.publish import MART_SCHEMAS, publish
 from citydata.quality.quarantine import quarantine_gate
-from citydata.quality.runs import record_run, save_watermarks, watermarks
+from citydata.quality.runs import previous_results, record_run, save_watermarks, watermarks
 from citydata.quality.scorecards import compute_scorecards, department_scorecards, scorecard_trends
 from citydata.quality.suites import Suite
 from citydata.quality.warehouses import as_warehouse
@@ -84,7 +84,8 @@ def gate_and_publish(settings: Settings, suites: list[Suite], run_at: str | None
     with open_warehouse(settings) as warehouse:
         since = watermarks(warehouse) if incremental else None
         with timer("validate"):
-            gate = run_gate(warehouse, suites, layers=("raw", "staging", "marts"), run_at=run_at, since=since)
+            gate = run_gate(warehouse, suites, layers=("raw", "staging", "marts"), run_at=run_at, since=since,
+                            previous=previous_results(warehouse) if incremental else None)
         kanon: dict = {}
         with timer("publish"):
             if gate.passed:

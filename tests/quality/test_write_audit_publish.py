@@ -4,6 +4,7 @@ rows equal to the defects the synthetic city injected."""
 
 from __future__ import annotations
 
+import datetime as dt
 import shutil
 from pathlib import Path
 
@@ -196,3 +197,39 @@ def test_incremental_uniqueness_sees_the_rows_sharing_a_changed_key(settings, su
     assert unique.unexpected_count == 2 and outcome.published == {}
     scoped = [v for v in outcome.gate.validations if v.suite_name == "population.persons (keys of person_id rows)"]
     assert len(scoped) == 1 and scoped[0].results[0].result["element_count"] == 2
+
+
+def test_an_unchanged_raw_view_keeps_the_last_passed_runs_results_and_a_delete_is_a_change(settings, suites):
+    first = gate_and_publish(settings, suites, run_at=RUN_1)
+    assert first.gate.passed
+    # HRSS deletes one enrolment at the source: its view loses a row, so its log's change counts
+    _query(settings, """
+        insert into raw.hrss__enrolments
+        select * replace ('d' as _op, _source_seq + 1 as _source_seq, _loaded_at + interval 1 hour as _loaded_at)
+        from raw.hrss__enrolments where enrolment_id = (select min(enrolment_id) from raw.hrss__enrolments)""")
+    # a week on: the views nothing landed in are not read, but their freshness is judged again
+    later = (dt.datetime.now(dt.UTC) + dt.timedelta(days=7)).isoformat(timespec="seconds")
+    outcome = gate_and_publish(settings, suites, run_at=later, incremental=True)
+    tables = {t.table: t for t in outcome.gate.tables}
+    before = {t.table: t for t in first.gate.tables}
+    tax, hrss = tables["raw.tax__taxpayers__current"], tables["raw.hrss__enrolments__current"]
+    assert tax.carried_from is not None and tax.carried_from.startswith("2026-11-22")
+    assert hrss.carried_from is None and hrss.rows == before["raw.hrss__enrolments__current"].rows - 1
+    assert tax.rows == before["raw.tax__taxpayers__current"].rows and tax.rows_validated == 0
+    for was, now in zip(before[tax.table].expectations, tax.expectations, strict=True):
+        assert (now.expectation, now.column) == (was.expectation, was.column)
+        if now.expectation == "expect_column_max_to_be_between":  # freshness: judged at the new run time
+            assert not now.success and "carried" not in now.detail
+        else:
+            assert (now.success, now.unexpected_count) == (was.success, was.unexpected_count)
+            assert now.detail.startswith("carried from")
+    # GE validated only freshness of the carried view, on the newest load time the first run recorded
+    read = [r for v in outcome.gate.validations if v.suite_name.startswith(tax.table) for r in v.results]
+    assert [r.expectation_config.type for r in read] == ["expect_column_max_to_be_between"]
+    assert str(read[0].result["observed_value"])[:19] == str(before[tax.table].watermark)[:19]
+    # a third run carries from the second, without the note piling up
+    third = gate_and_publish(settings, suites, incremental=True,
+                             run_at=(dt.datetime.fromisoformat(later) + dt.timedelta(hours=1)).isoformat())
+    carried = next(t for t in third.gate.tables if t.table == tax.table)
+    assert carried.carried_from == dt.datetime.fromisoformat(later).isoformat()
+    assert all(e.detail.count("carried from") <= 1 for e in carried.expectations)

@@ -47,7 +47,7 @@ def gate(
 ) -> None:
     """Validate the warehouse with the committed suites. Exit 0 on pass, 1 on a blocking failure."""
     from citydata.quality.gate import run_gate
-    from citydata.quality.runs import watermarks
+    from citydata.quality.runs import previous_results, watermarks
     from citydata.quality.suites import load_suites
     from citydata.quality.tables import gate_table
 
@@ -61,7 +61,8 @@ def gate(
         close = warehouse.close
     try:
         since = watermarks(warehouse) if incremental else None
-        result = run_gate(warehouse, suites, layers=tuple(layer), run_at=run_at, since=since)
+        result = run_gate(warehouse, suites, layers=tuple(layer), run_at=run_at, since=since,
+                          previous=previous_results(warehouse) if incremental else None)
     finally:
         close()
     console.print(gate_table(result))

@@ -4,6 +4,9 @@
   published, seconds;
 - ``quality.gate_failures``: every failed expectation of a run — dataset, expectation, column,
   severity, rejected rows, dataset rows, the department whose data broke it, detail;
+- ``quality.gate_results``: every expectation's result of a run, with the dataset's rows, newest load
+  time and (raw views) change-log signature — what an incremental run carries for a raw view nothing
+  landed in since the last passed run;
 - ``quality.gate_watermarks``: per dataset, the newest load time a passed run validated; the next
   incremental run checks row by row only what landed after it.
 """
@@ -12,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from citydata.quality.gate import GateResult
+from citydata.quality.gate import ExpectationResult, GateResult, PreviousRun
 from citydata.quality.warehouses import Warehouse
 
 _DDL = (
@@ -24,7 +27,13 @@ _DDL = (
     "dataset_rows bigint, department varchar(64), detail varchar(1000))",
     "create table if not exists quality.gate_watermarks (dataset varchar(200), watermark timestamp with time zone, "
     "run_at timestamp with time zone)",
+    "create table if not exists quality.gate_results (run_at timestamp with time zone, dataset varchar(200), "
+    "check_key varchar(32), expectation varchar(200), column_name varchar(200), severity varchar(8), "
+    "department varchar(64), success boolean, unexpected_count bigint, observed varchar(1000), "
+    "detail varchar(1000), dataset_rows bigint, watermark varchar(64), signature varchar(100))",
 )
+_RESULT_COLUMNS = ("check_key", "expectation", "column_name", "severity", "department", "success",
+                   "unexpected_count", "observed", "detail")
 
 
 def _ensure(warehouse: Warehouse) -> None:
@@ -36,12 +45,19 @@ def record_run(warehouse: Warehouse, gate: GateResult, run_at: str, *, mode: str
     """Replace this ``run_at``'s record with what the gate found (re-running a run does not add history)."""
     _ensure(warehouse)
     with warehouse.transaction():
-        for table in ("gate_runs", "gate_failures"):
+        for table in ("gate_runs", "gate_failures", "gate_results"):
             warehouse.execute(f"delete from quality.{table} where run_at = cast(? as timestamp with time zone)",
                               [run_at])
         warehouse.execute("insert into quality.gate_runs values (cast(? as timestamp with time zone), ?, ?, ?, ?, ?, ?)",
                           [run_at, mode, gate.passed, published, round(gate.seconds, 3), len(gate.tables),
                            len(gate.failures())])
+        rows = [[run_at, t.table, e.check, e.expectation, e.column, e.severity, e.department, e.success,
+                 e.unexpected_count, None if e.observed is None else str(e.observed)[:1000], e.detail[:1000],
+                 t.rows, t.watermark, t.signature] for t in gate.tables for e in t.expectations]
+        if rows:
+            warehouse.execute("insert into quality.gate_results values " + ", ".join(
+                ["(cast(? as timestamp with time zone), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"] * len(rows)),
+                [v for row in rows for v in row])
         for table in gate.tables:
             for e in table.expectations:
                 if e.success:
@@ -69,6 +85,24 @@ def watermarks(warehouse: Warehouse) -> dict[str, str]:
     _ensure(warehouse)
     return {dataset: mark.isoformat() for dataset, mark in warehouse.rows(
         "select dataset, watermark from quality.gate_watermarks where watermark is not null")}
+
+
+def previous_results(warehouse: Warehouse) -> dict[str, PreviousRun]:
+    """Dataset → what the passed run that set its watermark found (``gate.PreviousRun``)."""
+    _ensure(warehouse)
+    got = warehouse.rows(
+        f"select r.dataset, w.run_at, r.dataset_rows, r.watermark, r.signature, {', '.join('r.' + c for c in _RESULT_COLUMNS)} "
+        "from quality.gate_results as r inner join quality.gate_watermarks as w "
+        "on w.dataset = r.dataset and w.run_at = r.run_at")
+    out: dict[str, PreviousRun] = {}
+    for dataset, run_at, rows, watermark, signature, *result in got:
+        values = dict(zip(_RESULT_COLUMNS, result))
+        previous = out.setdefault(dataset, PreviousRun(run_at.isoformat(), int(rows), watermark, signature, {}))
+        previous.results[values["check_key"]] = ExpectationResult(
+            values["expectation"], values["column_name"], bool(values["success"]), int(values["unexpected_count"]),
+            values["severity"], values["department"], detail=values["detail"] or "", observed=values["observed"],
+            check=values["check_key"])
+    return out
 
 
 def save_watermarks(warehouse: Warehouse, gate: GateResult, run_at: str) -> None:

@@ -58,19 +58,25 @@ def _department(dataset: str, table: TableResult) -> str | None:
     return source.split("__")[0] if source else None  # several departments' data: no single owner
 
 
-def _consistency(warehouse: Warehouse, dataset: str, rows: int) -> float | None:
-    source = _source_table(dataset)
-    if source is None or not rows or not columns(warehouse, "governance.conflicts"):
+def open_conflicts(warehouse: Warehouse) -> dict[str, int] | None:
+    """Source table → its records with an open ``governance.conflicts`` row (None: no conflicts mart).
+    One pass for all datasets; conflict_key is '<source_table>[.<column>]:<record id>'."""
+    if not columns(warehouse, "governance.conflicts"):
         return None
-    # conflict_key is '<source_table>[.<column>]:<record id>'
-    bad = warehouse.rows(
-        "select count(distinct substr(conflict_key, strpos(conflict_key, ':') + 1)) from governance.conflicts "
-        "where is_open and strpos(conflict_key, ':') > 0 "
-        "and split_part(split_part(conflict_key, ':', 1), '.', 1) = ?", [source])[0][0]
-    return max(0.0, 1.0 - bad / rows)
+    return dict(warehouse.rows(
+        "select split_part(split_part(conflict_key, ':', 1), '.', 1), "
+        "count(distinct substr(conflict_key, strpos(conflict_key, ':') + 1)) from governance.conflicts "
+        "where is_open and strpos(conflict_key, ':') > 0 group by 1"))
 
 
-def _score(warehouse: Warehouse, table: TableResult, run_at: str) -> dict:
+def _consistency(conflicts: dict[str, int] | None, dataset: str, rows: int) -> float | None:
+    source = _source_table(dataset)
+    if source is None or not rows or conflicts is None:
+        return None
+    return max(0.0, 1.0 - conflicts.get(source, 0) / rows)
+
+
+def _score(warehouse: Warehouse, table: TableResult, run_at: str, conflicts: dict[str, int] | None) -> dict:
     dataset = table.table
     row = dict.fromkeys(SCORECARD_COLUMNS)
     row.update(run_at=run_at, dataset=dataset, department=_department(dataset, table), rows=table.rows)
@@ -100,7 +106,7 @@ def _score(warehouse: Warehouse, table: TableResult, run_at: str) -> dict:
             evaluated = rows * len(row_level)
             row["validity"] = max(0.0, 1.0 - sum(e.unexpected_count for e in row_level) / evaluated)
     row["timeliness_hours"] = float(got[3]) if fresh and got[3] is not None else None
-    row["consistency"] = _consistency(warehouse, dataset, rows)
+    row["consistency"] = _consistency(conflicts, dataset, rows)
     return row
 
 
@@ -124,7 +130,7 @@ def _aware(value: Any) -> dt.datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
 
 
-def _carried(warehouse: Warehouse, table: TableResult, previous: dict | None, run_at: str) -> dict | None:
+def _carried(table: TableResult, previous: dict | None, run_at: str, conflicts: dict[str, int] | None) -> dict | None:
     """An incremental run's scorecard of a dataset nothing landed in since the last run (no row newer than
     the gate's watermark, the same row count): the previous completeness, validity and uniqueness — the
     rows are the same, and the gate checked none of them this time —, timeliness aged by the time between
@@ -135,7 +141,7 @@ def _carried(warehouse: Warehouse, table: TableResult, previous: dict | None, ru
     if previous["timeliness_hours"] is not None:
         aged = (_aware(run_at) - _aware(previous["run_at"])).total_seconds() / 3600.0
         row["timeliness_hours"] = float(previous["timeliness_hours"]) + aged
-    row["consistency"] = _consistency(warehouse, table.table, table.rows)
+    row["consistency"] = _consistency(conflicts, table.table, table.rows)
     return row
 
 
@@ -146,7 +152,8 @@ def compute_scorecards(target: Any, gate: GateResult, run_at: str) -> pd.DataFra
     being read again. ``target``: a DuckDB connection or a warehouse from ``warehouses.py``."""
     warehouse = as_warehouse(target)
     previous = _previous(warehouse, run_at)
-    scored = [_carried(warehouse, t, previous.get(t.table), run_at) or _score(warehouse, t, run_at)
+    conflicts = open_conflicts(warehouse)
+    scored = [_carried(t, previous.get(t.table), run_at, conflicts) or _score(warehouse, t, run_at, conflicts)
               for t in gate.tables]
     warehouse.execute("create schema if not exists quality")
     warehouse.execute(_DDL)

@@ -26,7 +26,8 @@ final as (
         tax_credit_rating,
         rated_year,
         is_publicly_visible,
-        updated_at
+        updated_at,
+        loaded_at
     from records
 )
 
