@@ -30,6 +30,8 @@ from typing import Any
 from citydata.errors import CityDataError
 from citydata.quality.baselines import dynamic_kwargs
 from citydata.quality.conditions import literal, row_condition_sql
+from citydata.quality.profile import Profile
+from citydata.quality.profile import plan as profile_plan
 from citydata.quality.suites import ExpectationSpec, Suite, TableSuite
 from citydata.quality.warehouses import Warehouse, as_warehouse, columns, mapped, physical, quote, tables_in
 
@@ -63,6 +65,7 @@ class TableResult:
     watermark: str | None = None  # the newest load time in the table
     signature: str | None = None  # a raw view's change log: "<events>|<newest load time>"
     carried_from: str | None = None  # the run whose results an unchanged raw view kept
+    profile: Profile | None = field(default=None, repr=False)  # the scorecard's counts, from the same pass
 
     @property
     def passed(self) -> bool:
@@ -260,13 +263,13 @@ _VIEW_COPY = "citydata_gate_view_rows"  # a temporary table: one raw view's rows
 
 
 def _copy_view(warehouse: Warehouse, pending: list[_Check], load_time: str | None, relation: str,
-               derived: dict[str, str]) -> str | None:
+               derived: dict[str, str], profiled: set[str]) -> str | None:
     """On DuckDB, the columns the checks read of a raw current-state view, computed once into a temporary
     table (the view recomputes its dedup over the change log on every read: each batch, the scoped
-    uniqueness, the count). PostgreSQL's batches run on GE's own connection, which cannot see it."""
+    uniqueness, the count and profile). PostgreSQL's batches run on GE's own connection, which cannot see it."""
     if warehouse.engine != "duckdb" or not pending:
         return None
-    names = {load_time} if load_time else set()
+    names = ({load_time} if load_time else set()) | profiled
     for check in pending:
         names |= ({check.spec.column} if check.spec.column else set()) | condition_columns(check.spec.kwargs)
     if names & set(derived):  # computed from columns the checks do not name
@@ -328,23 +331,27 @@ def _validate_table(warehouse: Warehouse, context: Any, classes: dict[str, type]
     carried = _carry(checks, previous) if unchanged and previous else {}
     pending = [c for c in checks if c.kwargs is not None and id(c) not in carried]
     source = _recorded_newest(pending, load_time, previous) if unchanged and previous else None
+    wanted = profile_plan(present, entry.expectations)
     copy = None if source or unchanged or log is None else _copy_view(warehouse, pending, load_time, relation,
-                                                                                  entry.derived)
+                                                                      entry.derived, wanted.columns)
+    profile = None
     try:
         outcome = _run_batches(warehouse, context, classes, table, entry, pending, where, copy or relation,
                                source or copy, available, schema_map, validations)
         if unchanged and previous:  # nothing landed: the rows and newest load time the last run counted
             total, newest, validated = previous.rows, previous.watermark, 0
-        else:  # one pass over the table
-            total, newest, validated = warehouse.rows(
+        else:  # one pass over the table for its counts and the scorecard's (profile.py)
+            total, newest, validated, *profiled = warehouse.rows(
                 f"select count(*), {f'max({quote(load_time)})' if load_time else 'null'}, "
-                f"{f'count(*) filter (where {where})' if where else 'count(*)'} from {copy or relation}")[0]
+                f"{f'count(*) filter (where {where})' if where else 'count(*)'}, "
+                f"{', '.join(wanted.select_list(copy or relation))} from {copy or relation}")[0]
+            profile = Profile.of(wanted, profiled)
     finally:
         if copy:
             warehouse.execute(f"drop table if exists {copy}")
     result = TableResult(table, int(total), rows_validated=int(validated),
                          watermark=str(newest) if newest is not None else None, signature=signature,
-                         carried_from=previous.run_at if carried and previous else None)
+                         carried_from=previous.run_at if carried and previous else None, profile=profile)
     for check in checks:
         res = outcome.get(id(check))
         spec = check.spec

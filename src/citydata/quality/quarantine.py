@@ -22,6 +22,7 @@ import pandas as pd
 from citydata.quality.conditions import literal as _literal
 from citydata.quality.conditions import row_condition_sql as _row_condition
 from citydata.quality.gate import LOAD_TIME_COLUMNS, ROW_LEVEL, plan
+from citydata.quality.profile import OCCURRENCE_KEY
 from citydata.quality.suites import ExpectationSpec, Suite
 from citydata.quality.warehouses import Warehouse, as_warehouse, columns, regex_matches, tables_in
 from citydata.quality.warehouses import physical as _physical
@@ -29,8 +30,6 @@ from citydata.quality.warehouses import quote as _ident
 
 QUARANTINE_SCHEMA = "quarantine"
 META_COLUMNS = ("_expectation", "_column", "_department", "_quarantined_at", "_key")
-# identifier checks hold one row per source record and identifier column
-OCCURRENCE_KEY = ["source_table", "source_column", "source_record_id"]
 _REJECTED = "citydata_rejected_rows"  # a temporary table, per quarantined expectation
 
 

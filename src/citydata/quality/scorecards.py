@@ -26,17 +26,15 @@ from typing import Any
 import pandas as pd
 
 from citydata.quality.gate import GateResult, TableResult
-from citydata.quality.quarantine import OCCURRENCE_KEY
+from citydata.quality.profile import Profile, plan
 from citydata.quality.warehouses import Warehouse, as_warehouse, columns
 from citydata.quality.warehouses import physical as _physical
-from citydata.quality.warehouses import quote as _ident
 
 SCORECARD_COLUMNS = ["run_at", "dataset", "department", "rows", "completeness", "validity", "uniqueness",
                      "timeliness_hours", "consistency"]
 _DDL = ("create table if not exists quality.scorecards (run_at timestamp with time zone, dataset varchar, "
         "department varchar, rows bigint, completeness double precision, validity double precision, "
         "uniqueness double precision, timeliness_hours double precision, consistency double precision)")
-_FRESHNESS = ("_loaded_at", "loaded_at", "updated_at")
 _TABLE_LEVEL = re.compile(r"^expect_(table_|column_(mean|median|sum|min|max|stdev|unique_value_count|"
                           r"proportion|distinct|most_common|quantile|kl_)|multicolumn_sum|compound)")
 
@@ -83,29 +81,20 @@ def _score(warehouse: Warehouse, table: TableResult, run_at: str, conflicts: dic
     present = columns(warehouse, dataset)
     if not present:
         return row
-    physical = _physical(dataset)
-    declared = [c for c in dict.fromkeys(e.column for e in table.expectations if e.column) if c in present] \
-        or [c for c in present if not c.startswith("_")]
+    wanted = plan(present, table.expectations)
+    profile = table.profile or Profile.of(wanted, warehouse.rows(
+        f"select {', '.join(wanted.select_list(_physical(dataset)))} from {_physical(dataset)}")[0])
     row_level = [e for e in table.expectations if e.column and not _TABLE_LEVEL.match(e.expectation)]
-    unique_cols = [e.column for e in table.expectations
-                   if e.expectation == "expect_column_values_to_be_unique" and e.column in present]
-    key = unique_cols[:1] or (OCCURRENCE_KEY if set(OCCURRENCE_KEY) <= set(present) else present[:1])
-    fresh = [c for c in _FRESHNESS if c in present]
-    parts = ["count(*)", " + ".join(f"count({_ident(c)})" for c in declared) or "0",
-             f"count(distinct ({', '.join(_ident(c) for c in key)}))"]
-    if fresh:
-        newest = "greatest(" + ", ".join(f"max(cast({_ident(c)} as timestamp with time zone))" for c in fresh) + ")"
-        parts.append(f"extract(epoch from (cast(? as timestamp with time zone) - {newest})) / 3600.0")
-    got = warehouse.rows(f"select {', '.join(parts)} from {physical}", [run_at] if fresh else [])[0]
-    rows = int(got[0])
+    rows = profile.rows
     row["rows"] = rows
     if rows:
-        row["completeness"] = float(got[1]) / (rows * len(declared)) if declared else None
-        row["uniqueness"] = float(got[2]) / rows
+        row["completeness"] = profile.non_null / (rows * profile.declared) if profile.declared else None
+        row["uniqueness"] = profile.distinct_keys / rows
         if row_level:
             evaluated = rows * len(row_level)
             row["validity"] = max(0.0, 1.0 - sum(e.unexpected_count for e in row_level) / evaluated)
-    row["timeliness_hours"] = float(got[3]) if fresh and got[3] is not None else None
+    if profile.newest is not None:
+        row["timeliness_hours"] = (_aware(run_at) - _aware(profile.newest)).total_seconds() / 3600.0
     row["consistency"] = _consistency(conflicts, dataset, rows)
     return row
 
