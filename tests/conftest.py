@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import signal
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -12,6 +14,18 @@ from citydata.services.kafka import EmbeddedKafka
 from citydata.services.mariadb import EmbeddedMariaDB
 from citydata.services.postgres import EmbeddedPostgres
 from citydata.settings import PROJECT_ROOT, WarehouseSettings
+
+
+def _interrupted(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt(f"stopped by signal {signum}")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """A run stopped by SIGTERM (a CI time limit, ``timeout``, ``kill``) unwinds as Ctrl-C does: pytest
+    then tears the session down, and the fixtures below stop the services they started instead of
+    leaving them running."""
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _interrupted)
 
 
 @pytest.fixture(scope="session")
