@@ -6,6 +6,7 @@ import duckdb
 import pytest
 
 from citydata.errors import CityDataError
+from citydata.quality.checks import pushed
 from citydata.quality.gate import run_gate
 from citydata.quality.publish import publish
 from citydata.quality.suites import Suite, load_suite
@@ -90,9 +91,10 @@ def test_row_conditions_are_pushed_into_the_query_with_ges_own_verdicts(con, mon
          "kwargs": {"column": "person_id", "row_condition": 'name>"b"', "condition_parser": "pandas"}},
     ]
     suite = _suite({"population.persons": checks})
-    pushed = run_gate(con, [suite])
-    assert [gate._pushed(c["kwargs"])[1] for c in checks] == ['"name" = \'a\'', '"name" = \'c\'', None]
-    monkeypatch.setattr(gate, "_pushed", lambda kwargs: (kwargs, None))
+    pushed_down = run_gate(con, [suite])
+    assert [pushed(c["kwargs"])[1] for c in checks] == ['"name" = \'a\'', '"name" = \'c\'', None]
+    monkeypatch.setattr(gate, "pushed", lambda kwargs: (kwargs, None))
     filtered_by_ge = run_gate(con, [suite])
-    verdicts = [[(e.success, e.unexpected_count) for e in r.tables[0].expectations] for r in (pushed, filtered_by_ge)]
+    verdicts = [[(e.success, e.unexpected_count) for e in r.tables[0].expectations]
+                for r in (pushed_down, filtered_by_ge)]
     assert verdicts[0] == verdicts[1] == [(True, 1), (False, 1), (False, 1)]

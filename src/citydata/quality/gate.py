@@ -18,102 +18,36 @@ run, except those whose bounds move with the run (freshness, judged on the newes
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 import os
 import re
 import time
-from dataclasses import dataclass, field, replace
 from typing import Any
 
 from citydata.errors import CityDataError
 from citydata.quality.baselines import dynamic_kwargs
-from citydata.quality.conditions import literal, row_condition_sql
+from citydata.quality.checks import (
+    LOAD_TIME_COLUMNS,
+    ROW_LEVEL,
+    Check,
+    condition_columns,
+    pushed,
+    scope_condition,
+    scope_of,
+    select_sql,
+)
 from citydata.quality.profile import Profile
 from citydata.quality.profile import plan as profile_plan
+from citydata.quality.results import ExpectationResult, GateResult, PreviousRun, TableResult
 from citydata.quality.suites import ExpectationSpec, Suite, TableSuite
+from citydata.quality.unchanged import carry, change_log, check_key, log_signature, recorded_newest
 from citydata.quality.warehouses import Warehouse, as_warehouse, columns, mapped, physical, quote, tables_in
 
+# what other modules import from here
+__all__ = ["LOAD_TIME_COLUMNS", "ROW_LEVEL", "ExpectationResult", "GateResult", "PreviousRun", "TableResult",
+           "plan", "quiet_great_expectations", "run_gate"]
+
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
-
-LOAD_TIME_COLUMNS = ("loaded_at", "_loaded_at")
-# expectations judged row by row: valid on a partition of the table
-ROW_LEVEL = re.compile(r"^expect_column_values?_(?!to_be_unique)|^expect_column_value_lengths_")
-_CONDITION_COLUMNS = re.compile(r"""col\(\s*["']([^"']+)["']\s*\)|^\s*\(?\s*([A-Za-z_][A-Za-z0-9_]*)\s*[=!<>]""")
-
-
-@dataclass
-class ExpectationResult:
-    expectation: str
-    column: str | None
-    success: bool
-    unexpected_count: int
-    severity: str
-    department: str | None = None
-    detail: str = ""
-    observed: Any = None
-    check: str = ""  # the spec's fingerprint (check_key): what a later run matches a carried result by
-
-
-@dataclass
-class TableResult:
-    table: str
-    rows: int
-    expectations: list[ExpectationResult] = field(default_factory=list)
-    rows_validated: int | None = None  # rows the row-level checks saw (the changed partition when incremental)
-    watermark: str | None = None  # the newest load time in the table
-    signature: str | None = None  # a raw view's change log: "<events>|<newest load time>"
-    carried_from: str | None = None  # the run whose results an unchanged raw view kept
-    profile: Profile | None = field(default=None, repr=False)  # the scorecard's counts, from the same pass
-
-    @property
-    def passed(self) -> bool:
-        return all(e.success or e.severity == "warn" for e in self.expectations)
-
-
-@dataclass(frozen=True)
-class PreviousRun:
-    """What the last passed run found for one table (``runs.previous_results``)."""
-
-    run_at: str
-    rows: int
-    watermark: str | None
-    signature: str | None
-    results: dict[str, ExpectationResult]  # check_key → result
-
-
-@dataclass
-class GateResult:
-    tables: list[TableResult]
-    seconds: float
-    validations: list[Any] = field(default_factory=list, repr=False)  # GE results, for Data Docs
-
-    @property
-    def passed(self) -> bool:
-        return all(t.passed for t in self.tables)
-
-    def failures(self) -> list[tuple[str, ExpectationResult]]:
-        return [(t.table, e) for t in self.tables for e in t.expectations
-                if not e.success and e.severity == "block"]
-
-    def to_dict(self) -> dict:
-        return {
-            "passed": self.passed,
-            "seconds": round(self.seconds, 3),
-            "tables": {t.table: {"passed": t.passed, "rows": t.rows, "rows_validated": t.rows_validated,
-                                 "watermark": t.watermark,
-                                 "expectations": [{**e.__dict__, "observed": _jsonable(e.observed)}
-                                                  for e in t.expectations]}
-                       for t in self.tables},
-        }
-
-
-def _jsonable(value: Any) -> Any:
-    if value is None or isinstance(value, bool | int | float | str):
-        return value
-    return str(value)
-
 
 def quiet_great_expectations() -> None:
     """GE logs at INFO on its own loggers (e.g. each ephemeral docs site); keep errors only."""
@@ -154,115 +88,10 @@ def _gx_expectation(spec: ExpectationSpec, kwargs: dict[str, Any], classes: dict
     return cls(**kwargs, meta={"citydata_check": index})
 
 
-def partitionable(spec: ExpectationSpec) -> bool:
-    """Whether checking only the changed rows gives the whole table's verdict: a strict row-level check
-    (every row must pass). A ``mostly`` check is a share of the whole table, so it reads the whole table."""
-    return bool(ROW_LEVEL.match(spec.expectation)) and spec.kwargs.get("mostly") in (None, 1, 1.0)
-
-
-def condition_columns(kwargs: dict[str, Any]) -> set[str]:
-    condition = str(kwargs.get("row_condition") or "")
-    return {a or b for part in re.split(r"\s+and\s+|\s*&\s*", condition)
-            for a, b in _CONDITION_COLUMNS.findall(part)}
-
-
-@dataclass
-class _Check:
-    spec: ExpectationSpec
-    kwargs: dict[str, Any] | None  # None: nothing to compare with yet
-    detail: str
-    scope: str = "whole"  # "whole", "changed" (the changed rows) or "keys:<column>" (rows sharing their keys)
-    condition: str | None = None  # the spec's row_condition as SQL, pushed into the batch's query
-
-
-def _pushed(kwargs: dict[str, Any] | None) -> tuple[dict[str, Any] | None, str | None]:
-    """(the kwargs GE gets, the SQL condition the batch query applies): a translatable ``row_condition``
-    leaves GE's kwargs for the query's WHERE clause."""
-    if kwargs is None or not kwargs.get("row_condition"):
-        return kwargs, None
-    condition = row_condition_sql(kwargs)
-    if condition is None:
-        return kwargs, None
-    return {k: v for k, v in kwargs.items() if k not in ("row_condition", "condition_parser")}, condition
-
-
-def _scope(spec: ExpectationSpec, incremental: bool) -> str:
-    """Which rows an incremental run must show the check. A uniqueness check sees the rows whose key
-    occurs among the changed rows: the previous version passed, so any duplicate now involves one."""
-    if not incremental:
-        return "whole"
-    if partitionable(spec):
-        return "changed"
-    if spec.expectation == "expect_column_values_to_be_unique" and not spec.kwargs.get("row_condition"):
-        return f"keys:{spec.column}"
-    return "whole"
-
-
-def _scope_condition(scope: str, changed: str | None, relation: str) -> str | None:
-    if scope == "whole" or changed is None:
-        return None
-    if scope == "changed":
-        return changed
-    column = quote(scope.partition(":")[2])
-    return f"{column} in (select {column} from {relation} where {changed})"
-
-
-def _select(table: str, names: set[str], derived: dict[str, str], available: list[str],
-            where: str | None, schema_map: dict[str, str] | None, source: str | None = None) -> str:
-    parts = [f"{derived[n]} as {quote(n)}" if n in derived else quote(n) for n in sorted(names)]
-    parts = parts or [quote(available[0])]
-    return (f"select {', '.join(parts)} from {source or physical(table, schema_map)}"
-            + (f" where {where}" if where else ""))
-
-
-def check_key(spec: ExpectationSpec) -> str:
-    """A spec's fingerprint: the same expectation, arguments, severity, department and bounds."""
-    return hashlib.sha256(json.dumps(spec.model_dump(mode="json"), sort_keys=True).encode()).hexdigest()[:16]
-
-
-def change_log(warehouse: Warehouse, table: str) -> str | None:
-    """The append-only change log behind a raw current-state view (``raw.<t>__current`` → ``raw.<t>``)."""
-    schema, _, name = table.partition(".")
-    if schema != "raw" or not name.endswith("__current"):
-        return None
-    log = f"raw.{name.removesuffix('__current')}"
-    return log if "_loaded_at" in columns(warehouse, log) else None
-
-
-def _signature(warehouse: Warehouse, log: str) -> str:
-    """Events and newest load time of a change log: any landing (a delete too) changes it."""
-    events, newest = warehouse.rows(f"select count(*), max(_loaded_at) from {physical(log)}")[0]
-    return f"{events}|{newest}"
-
-
-def _carry(checks: list[_Check], previous: PreviousRun) -> dict[int, ExpectationResult]:
-    """id(check) → the previous run's result, for the checks of an unchanged table whose bounds do not move
-    with the run (not freshness, not a comparison with the published version)."""
-    out: dict[int, ExpectationResult] = {}
-    for check in checks:
-        earlier = previous.results.get(check_key(check.spec))
-        if earlier is None or check.spec.baseline or check.spec.max_age_hours:
-            continue
-        note = f"carried from {previous.run_at}: nothing landed since"
-        own = earlier.detail.partition("; ")[2] if earlier.detail.startswith("carried from ") else earlier.detail
-        out[id(check)] = replace(earlier, detail=f"{note}; {own}" if own else note)
-    return out
-
-
-def _recorded_newest(checks: list[_Check], load_time: str | None, previous: PreviousRun) -> str | None:
-    """For an unchanged table whose remaining checks are all on its newest load time (freshness), a one-row
-    relation holding the newest load time the last run recorded: the same maximum, without reading."""
-    if not checks or load_time is None or previous.watermark is None or any(
-            c.spec.expectation != "expect_column_max_to_be_between" or c.spec.column != load_time
-            or c.condition or c.spec.kwargs.get("row_condition") for c in checks):
-        return None
-    return f"(select cast({literal(previous.watermark)} as timestamp with time zone) as {quote(load_time)}) as newest"
-
-
 _VIEW_COPY = "citydata_gate_view_rows"  # a temporary table: one raw view's rows, for one table's checks
 
 
-def _copy_view(warehouse: Warehouse, pending: list[_Check], load_time: str | None, relation: str,
+def _copy_view(warehouse: Warehouse, pending: list[Check], load_time: str | None, relation: str,
                derived: dict[str, str], profiled: set[str]) -> str | None:
     """On DuckDB, the columns the checks read of a raw current-state view, computed once into a temporary
     table (the view recomputes its dedup over the change log on every read: each batch, the scoped
@@ -280,7 +109,7 @@ def _copy_view(warehouse: Warehouse, pending: list[_Check], load_time: str | Non
 
 
 def _run_batches(warehouse: Warehouse, context: Any, classes: dict[str, type], table: str, entry: TableSuite,
-                 pending: list[_Check], where: str | None, relation: str, source: str | None,
+                 pending: list[Check], where: str | None, relation: str, source: str | None,
                  available: list[str], schema_map: dict[str, str] | None, validations: list[Any]) -> dict[int, Any]:
     """One GE batch per (scope, condition) of the pending checks; id(check) → GE's result."""
     import great_expectations as gx
@@ -290,8 +119,8 @@ def _run_batches(warehouse: Warehouse, context: Any, classes: dict[str, type], t
         batch_checks = [c for c in pending if (c.scope, c.condition) == (scope, condition)]
         names = set().union(*(({c.spec.column} if c.spec.column else set())
                               | (set() if condition else condition_columns(c.spec.kwargs)) for c in batch_checks))
-        rows = " and ".join(f"({part})" for part in (_scope_condition(scope, where, relation), condition) if part)
-        sql = _select(table, names, entry.derived, available, rows or None, schema_map, source)
+        rows = " and ".join(f"({part})" for part in (scope_condition(scope, where, relation), condition) if part)
+        sql = select_sql(table, names, entry.derived, available, rows or None, schema_map, source)
         batch = warehouse.add_batch(context, re.sub(r"[^A-Za-z0-9_]", "__", f"{table}__{n}"), sql)
         label = ", ".join(([] if scope == "whole" else [f"{scope.replace(':', ' of ')} rows"])
                           + ([f"where {condition}"] if condition else []))
@@ -321,16 +150,16 @@ def _validate_table(warehouse: Warehouse, context: Any, classes: dict[str, type]
             missing.append(spec)
             continue
         kwargs, detail = dynamic_kwargs(warehouse, table, spec, entry.derived, run_at, schema_map)
-        kwargs, condition = _pushed(kwargs)
-        checks.append(_Check(spec, kwargs, detail, _scope(spec, bool(since and load_time)), condition))
+        kwargs, condition = pushed(kwargs)
+        checks.append(Check(spec, kwargs, detail, scope_of(spec, bool(since and load_time)), condition))
     where = f"{quote(load_time)} > cast('{since}' as timestamp with time zone)" if since and load_time else None
     relation = physical(table, schema_map)
     log = change_log(warehouse, table)
-    signature = _signature(warehouse, log) if log else None
+    signature = log_signature(warehouse, log) if log else None
     unchanged = bool(since and previous and signature is not None and signature == previous.signature)
-    carried = _carry(checks, previous) if unchanged and previous else {}
+    carried = carry(checks, previous) if unchanged and previous else {}
     pending = [c for c in checks if c.kwargs is not None and id(c) not in carried]
-    source = _recorded_newest(pending, load_time, previous) if unchanged and previous else None
+    source = recorded_newest(pending, load_time, previous) if unchanged and previous else None
     wanted = profile_plan(present, entry.expectations)
     copy = None if source or unchanged or log is None else _copy_view(warehouse, pending, load_time, relation,
                                                                       entry.derived, wanted.columns)
