@@ -127,6 +127,12 @@ def _release_duckdb() -> None:
         env.close()
 
 
+def _file_log_level() -> str:
+    """dbt.log's level: ``info`` (each node's start, end and errors), or dbt's own ``DBT_LOG_LEVEL_FILE``
+    (``debug`` adds every SQL statement, at ~10 ms per node: ~2 s of a 1M incremental build)."""
+    return os.environ.get("DBT_LOG_LEVEL_FILE") or "info"
+
+
 def _invoke(command: list[str], project_dir: Path, warehouse_path: Path, target: str,
             vars: Mapping[str, object] | None, warehouse: WarehouseSettings | None = None):
     """Run one dbt command in this process; returns (dbtRunnerResult, log path). The profile's connection
@@ -142,7 +148,7 @@ def _invoke(command: list[str], project_dir: Path, warehouse_path: Path, target:
     log_dir = project_dir / "logs"
     args = [*command, "--project-dir", str(project_dir), "--profiles-dir", str(project_dir),
             "--target", target, "--target-path", str(project_dir / "target"),
-            "--log-path", str(log_dir), "--quiet", "--log-level", "none", "--log-level-file", "debug",
+            "--log-path", str(log_dir), "--quiet", "--log-level", "none", "--log-level-file", _file_log_level(),
             "--no-use-colors", "--no-send-anonymous-usage-stats", "--no-version-check"]
     if vars:
         args += ["--vars", json.dumps(dict(vars), default=str)]
