@@ -4,6 +4,7 @@ duplicates within a batch and replays add nothing, and a failed batch leaves not
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 import duckdb
@@ -12,7 +13,7 @@ import pytest
 
 from citydata.settings import Settings
 from citydata.warehouse.engine import open_warehouse
-from citydata.warehouse.raw import RawEvent, append_events, transaction
+from citydata.warehouse.raw import RawEvent, append_events, landed_rows_sql, transaction
 
 LOADED = dt.datetime(2026, 11, 22, 2, 0, tzinfo=dt.UTC)
 
@@ -81,3 +82,28 @@ def test_a_failed_batch_lands_nothing(postgres_settings):
                 append_events(pg.con, "hrss", "broken", [_event(9, 7, "c", 12, 2, {"id": 7, "": "no name"})])
         assert _state(pg.rows("select id from raw.hrss__people__current")) == [("1",), ("2",), ("3",)]
         assert pg.rows("select count(*) from information_schema.tables where table_name = 'hrss__broken'") == [(0,)]
+
+
+
+def _at(event: RawEvent, loaded_at: dt.datetime) -> RawEvent:
+    return dataclasses.replace(event, loaded_at=loaded_at)
+
+
+def test_landed_rows_are_the_current_views_rows_loaded_since(postgres_settings, tmp_path):
+    """``landed_rows_sql`` (the gate's changed partition of a raw view, read from the change log) gives the
+    view's rows whose newest event loaded after a time: updates and creates after it, not a delete, not a
+    key whose late-arriving event is older than what the view shows, not a key untouched since."""
+    later = LOADED + dt.timedelta(hours=1)
+    first = [*SNAPSHOT, _event(20, 5, "r", 20, 1, {"id": 5, "name": "周杰"})]
+    second = [_at(e, later) for e in [*CHANGES[:-1], _event(21, 5, "u", 15, 1, {"id": 5, "name": "周杰伦"})]]
+    since = f"cast('{LOADED.isoformat()}' as timestamp with time zone)"
+    through_view = f"select id, name, _key, _op from raw.hrss__people__current where _loaded_at > {since}"
+    landed = f"select id, name, _key, _op from ({landed_rows_sql('raw.hrss__people', since)}) as landed"
+    expected = [("1", "王芳芳", '{"id":1}', "u"), ("3", "张伟伟", '{"id":3}', "u"), ("4", "赵敏", '{"id":4}', "c")]
+    duck = duckdb.connect(str(tmp_path / "warehouse.duckdb"))
+    with open_warehouse(postgres_settings) as pg:
+        for con in (pg.con, duck):
+            _land(con, [first, second])
+        assert _state(duck.execute(through_view).fetchall()) == _state(duck.execute(landed).fetchall()) == expected
+        assert _state(pg.rows(through_view)) == _state(pg.rows(landed)) == expected
+    duck.close()

@@ -47,6 +47,8 @@ META_COLUMNS: list[tuple[str, str]] = [
 _ARROW = {"VARCHAR": pa.string(), "INTEGER": pa.int32(), "BIGINT": pa.int64(),
           "BOOLEAN": pa.bool_(), "TIMESTAMPTZ": pa.timestamp("us", tz="UTC")}
 _OP_RANK = "case _op when 'r' then 0 when 'c' then 1 when 'u' then 2 else 3 end"
+# a key's events, newest first: the first is what the current-state view shows
+LATEST_FIRST = f"_source_seq desc, _source_subseq desc, {_OP_RANK} desc, _offset desc"
 
 
 def table_name(connector: str, table: str) -> str:
@@ -165,11 +167,20 @@ def _create_current_view(con: duckdb.DuckDBPyConnection, connector: str, table: 
         create or replace view {RAW_SCHEMA}."{view}" as
         select {cols}, _key, _op, _source_pos, _source_ts_ms, _loaded_at
         from (
-            select *, row_number() over (
-                partition by _key order by _source_seq desc, _source_subseq desc, {_OP_RANK} desc, _offset desc) as _rn
+            select *, row_number() over (partition by _key order by {LATEST_FIRST}) as _rn
             from {RAW_SCHEMA}."{name}"
         ) where _rn = 1 and _op <> 'd'
     """)
+
+
+def landed_rows_sql(log: str, since: str) -> str:
+    """``select`` of the current-state rows of change log ``log`` (a quoted relation) whose newest event
+    loaded after ``since`` (an SQL timestamp expression): the rows of its ``__current`` view with
+    ``_loaded_at > since``, plus the log's other columns. The view ranks every key's events; this ranks
+    only those of keys with such an event (1M keys, a 1% change: ~50 ms against ~400 ms)."""
+    return (f"select * from (select *, row_number() over (partition by _key order by {LATEST_FIRST}) as _rn "
+            f"from {log} where _key in (select _key from {log} where _loaded_at > {since})) as events "
+            f"where _rn = 1 and _op <> 'd' and _loaded_at > {since}")
 
 
 def append_events(con: Any, connector: str, table: str,

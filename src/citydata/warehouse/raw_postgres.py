@@ -19,7 +19,7 @@ from typing import Any
 import pyarrow as pa
 
 from citydata.warehouse.postgres import copy_rows
-from citydata.warehouse.raw import _OP_RANK, RAW_SCHEMA, current_view_name, existing_columns, run, table_name
+from citydata.warehouse.raw import LATEST_FIRST, RAW_SCHEMA, current_view_name, existing_columns, run, table_name
 
 _VIEW_META = ("_key", "_op", "_source_pos", "_source_ts_ms", "_loaded_at")
 _EVENT = ("_key", "_source_seq", "_source_subseq", "_op")
@@ -52,7 +52,7 @@ def ensure_index_and_view(con: Any, connector: str, table: str, data_cols: Seque
         select {', '.join(_quoted(c) for c in [*data_cols, *_VIEW_META])}
         from (
             select distinct on (_key) * from {_relation(name)}
-            order by _key, _source_seq desc, _source_subseq desc, {_OP_RANK} desc, _offset desc
+            order by _key, {LATEST_FIRST}
         ) as latest
         where _op <> 'd'
     """)
