@@ -215,6 +215,7 @@ def incremental(tmp_path_factory, connectors, synth_city):
     reference = _reference_copy(path, work / "reference.duckdb")
     second = build(DBT_PROJECT, path, vars=LATER)
     second_build_id = json.loads(second.run_results_path.read_text())["metadata"]["invocation_id"]
+    shutil.copy(second.run_results_path, work / "second_run_results.json")  # the next build overwrites it
     from_scratch = build(DBT_PROJECT, reference, vars=LATER)
     return path, reference, first, second, from_scratch, appended, changes, second_build_id
 
@@ -308,6 +309,25 @@ def test_only_changed_keys_are_processed(incremental):
         assert rewritten_persons >= len(person_changes) // 2
     finally:
         con.close()
+
+
+def test_row_tests_of_stamped_models_check_only_the_rows_the_run_wrote(incremental):
+    """``macros/test_scope.sql``: in the incremental build, not-null, accepted-values and key-uniqueness
+    tests of a model stamping its rows with the run's build_id read only those rows; a test of a model
+    without the stamp (staging, marts), a relationships test and a singular test read the whole table."""
+    path, *_, build_id = incremental
+    compiled = {r["unique_id"].split(".")[2]: r.get("compiled_code") or ""
+                for r in json.loads((path.parent / "second_run_results.json").read_text())["results"]
+                if r["unique_id"].startswith("test.")}
+    scope = f"build_id = '{build_id}'"
+    scoped = {name for name, sql in compiled.items() if scope in sql}
+    assert {"not_null_int_persons_survived_person_id", "unique_int_persons_survived_person_id",
+            "not_null_int_person_records_resolved_resolution_status"} <= scoped
+    assert any(name.startswith("accepted_values_int_") for name in scoped)
+    assert all(name.split("_int_")[0] in ("not_null", "unique", "accepted_values") for name in scoped)
+    assert not {name for name in scoped if "_stg_" in name or name.startswith("relationships_")
+                or name.startswith("assert_")}
+    assert "not_null_stg_public_security__persons_person_record_id" in compiled
 
 
 def test_every_model_consumed_its_changed_keys(incremental):
