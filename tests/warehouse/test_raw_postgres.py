@@ -13,7 +13,7 @@ import pytest
 
 from citydata.settings import Settings
 from citydata.warehouse.engine import open_warehouse
-from citydata.warehouse.raw import RawEvent, append_events, landed_rows_sql, transaction
+from citydata.warehouse.raw import RawEvent, append_events, current_rows_where, transaction
 
 LOADED = dt.datetime(2026, 11, 22, 2, 0, tzinfo=dt.UTC)
 
@@ -89,21 +89,26 @@ def _at(event: RawEvent, loaded_at: dt.datetime) -> RawEvent:
     return dataclasses.replace(event, loaded_at=loaded_at)
 
 
-def test_landed_rows_are_the_current_views_rows_loaded_since(postgres_settings, tmp_path):
-    """``landed_rows_sql`` (the gate's changed partition of a raw view, read from the change log) gives the
-    view's rows whose newest event loaded after a time: updates and creates after it, not a delete, not a
-    key whose late-arriving event is older than what the view shows, not a key untouched since."""
+def test_current_rows_where_are_the_current_views_rows_that_satisfy_it(postgres_settings, tmp_path):
+    """``current_rows_where`` (the gate's changed partition of a raw view, and the rows a check rejects, found
+    in the change log) gives the view's rows satisfying a condition: after a time, updates and creates, not a
+    delete, not a key whose late-arriving event is older than what the view shows; a value only an earlier
+    version of a key had finds nothing."""
     later = LOADED + dt.timedelta(hours=1)
     first = [*SNAPSHOT, _event(20, 5, "r", 20, 1, {"id": 5, "name": "周杰"})]
     second = [_at(e, later) for e in [*CHANGES[:-1], _event(21, 5, "u", 15, 1, {"id": 5, "name": "周杰伦"})]]
-    since = f"cast('{LOADED.isoformat()}' as timestamp with time zone)"
-    through_view = f"select id, name, _key, _op from raw.hrss__people__current where _loaded_at > {since}"
-    landed = f"select id, name, _key, _op from ({landed_rows_sql('raw.hrss__people', since)}) as landed"
-    expected = [("1", "王芳芳", '{"id":1}', "u"), ("3", "张伟伟", '{"id":3}', "u"), ("4", "赵敏", '{"id":4}', "c")]
+    since = f"_loaded_at > cast('{LOADED.isoformat()}' as timestamp with time zone)"
+    expected = {since: [("1", "王芳芳", '{"id":1}', "u"), ("3", "张伟伟", '{"id":3}', "u"), ("4", "赵敏", '{"id":4}', "c")],
+                "name = '王芳'": [], "name like '周杰%'": [("5", "周杰", '{"id":5}', "r")],
+                "email is null": [("1", "王芳芳", '{"id":1}', "u"), ("3", "张伟伟", '{"id":3}', "u"),
+                                  ("5", "周杰", '{"id":5}', "r")]}
     duck = duckdb.connect(str(tmp_path / "warehouse.duckdb"))
     with open_warehouse(postgres_settings) as pg:
         for con in (pg.con, duck):
             _land(con, [first, second])
-        assert _state(duck.execute(through_view).fetchall()) == _state(duck.execute(landed).fetchall()) == expected
-        assert _state(pg.rows(through_view)) == _state(pg.rows(landed)) == expected
+        for condition, rows in expected.items():
+            view = f"select id, name, _key, _op from raw.hrss__people__current where {condition}"
+            found = f"select id, name, _key, _op from ({current_rows_where('raw.hrss__people', condition)}) as f"
+            assert _state(duck.execute(view).fetchall()) == _state(duck.execute(found).fetchall()) == rows, condition
+            assert _state(pg.rows(view)) == _state(pg.rows(found)) == rows, condition
     duck.close()

@@ -28,7 +28,7 @@ from citydata.quality.unchanged import change_log
 from citydata.quality.warehouses import Warehouse, as_warehouse, columns, regex_matches, tables_in
 from citydata.quality.warehouses import physical as _physical
 from citydata.quality.warehouses import quote as _ident
-from citydata.warehouse.raw import landed_rows_sql
+from citydata.warehouse.raw import current_rows_where
 
 QUARANTINE_SCHEMA = "quarantine"
 META_COLUMNS = ("_expectation", "_column", "_department", "_quarantined_at", "_key")
@@ -79,23 +79,25 @@ def supports(spec: ExpectationSpec) -> bool:
 
 
 def failing_rows_sql(table: str, spec: ExpectationSpec, table_columns: list[str], engine: str = "duckdb",
-                     partition: str | None = None, changed_rows: str | None = None) -> str | None:
+                     partition: str | None = None, log: str | None = None) -> str | None:
     """``select`` of ``table_columns`` for the rows of ``table`` that ``spec`` rejects, or None when not
     translatable. ``partition`` (SQL) restricts a row-level check to the changed rows, as the incremental
-    gate does; ``changed_rows`` (a relation holding at least those rows) is then read instead of ``table``."""
+    gate does. ``log``: the change log behind ``table``, a raw current-state view; the rejected rows are
+    then found in the log (``raw.current_rows_where``), not by ranking every key's events through the view."""
     if not supports(spec):
         return None
     predicate = _PREDICATES[spec.expectation](_ident(spec.column), spec.kwargs, engine)
     names = ", ".join(_ident(c) for c in table_columns)
-    partitioned = bool(partition and ROW_LEVEL.match(spec.expectation))
-    source = changed_rows if partitioned and changed_rows else _physical(table)
-    scope = f"select {names} from {source} where {_row_condition(spec.kwargs)}"
-    if partitioned:
-        scope += f" and {partition}"
+    conditions = [_row_condition(spec.kwargs)] + ([partition] if partition and ROW_LEVEL.match(spec.expectation) else [])
     if "over (" in predicate:  # a window: evaluate it inside the row scope, then filter
+        scope = f"select {names} from {_physical(table)} where {' and '.join(conditions)}"
         return (f"select {names} from (select {names}, ({predicate}) as _unexpected from ({scope}) as scoped) "
                 "as judged where _unexpected")
-    return f"select {names} from ({scope}) as scoped where {predicate}"
+    if log is not None:
+        rejected = " and ".join(f"({c})" for c in [*conditions, predicate])
+        return f"select {names} from ({current_rows_where(_physical(log), rejected)}) as rejected"
+    return f"select {names} from (select {names} from {_physical(table)} where {' and '.join(conditions)}) as scoped " \
+           f"where {predicate}"
 
 
 def quarantine_table(table: str) -> str:
@@ -105,16 +107,16 @@ def quarantine_table(table: str) -> str:
 
 def quarantine_rows(target: Any, table: str, spec: ExpectationSpec,
                     key_columns: list[str], *, run_at: str, partition: str | None = None,
-                    changed_rows: str | None = None) -> int:
+                    log: str | None = None) -> int:
     """Copy the rows of ``table`` that ``spec`` rejects into ``quarantine.<schema>__<table>``
-    (``target``: a DuckDB connection or a warehouse from ``warehouses.py``); ``partition`` and
-    ``changed_rows`` as for :func:`failing_rows_sql`.
+    (``target``: a DuckDB connection or a warehouse from ``warehouses.py``); ``partition`` and ``log`` as
+    for :func:`failing_rows_sql`.
 
     Returns the number of rejected rows (GE's ``unexpected_count`` for the same table and spec), or 0
     when the expectation has no SQL translation here. Re-running for the same ``run_at`` adds nothing."""
     warehouse = as_warehouse(target)
     source_columns = columns(warehouse, table)
-    select = failing_rows_sql(table, spec, source_columns, warehouse.engine, partition, changed_rows)
+    select = failing_rows_sql(table, spec, source_columns, warehouse.engine, partition, log)
     if select is None:
         return 0
     if not key_columns:
@@ -185,15 +187,6 @@ def changed_partition(target: Any, table: str, since: dict[str, str] | None) -> 
     return f"{_ident(load_time)} > cast({_literal(since[table])} as timestamp with time zone)" if load_time else None
 
 
-def changed_rows(target: Any, table: str, since: dict[str, str] | None) -> str | None:
-    """For a raw current-state view, a relation of its rows landed since the gate's watermark, read from
-    its change log (``raw.landed_rows_sql``) rather than through the view, which ranks every key's events."""
-    log = change_log(as_warehouse(target), table) if since and table in since else None
-    if log is None:
-        return None
-    return f"({landed_rows_sql(_physical(log), f'cast({_literal(since[table])} as timestamp with time zone)')}) as landed"
-
-
 def quarantine_gate(target: Any, suites: list[Suite], gate: Any, run_at: str,
                     key_columns: dict[str, list[str]] | None = None,
                     include_passing: bool = False, since: dict[str, str] | None = None) -> dict[str, int]:
@@ -216,7 +209,7 @@ def quarantine_gate(target: Any, suites: list[Suite], gate: Any, run_at: str,
         label = f"{table}:{spec.expectation}:{spec.column}"
         out[label] = out.get(label, 0) + quarantine_rows(warehouse, table, spec, keys, run_at=run_at,
                                                          partition=changed_partition(warehouse, table, since),
-                                                         changed_rows=changed_rows(warehouse, table, since))
+                                                         log=change_log(warehouse, table))
     return out
 
 
