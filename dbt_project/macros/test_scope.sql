@@ -2,8 +2,8 @@
 
 {# dbt wraps the model a generic test checks in get_where_subquery(). In a `dbt build`, a row-by-row
    test (not_null, accepted_values) of an incremental model stamping its rows `'{{ invocation_id }}' as
-   build_id` checks only the
-   rows this run wrote — the other rows passed when they were written and did not change — and so
+   build_id` checks only the rows this run wrote — the other rows passed when they were written and did
+   not change — and so
    does `unique` on the model's unique key (delete+insert replaces the rows of every key it writes,
    so a duplicate can only come from the rows written). Relationships and singular tests, and every
    test in `dbt test`, still read the whole table. A build from scratch writes every row. #}

@@ -84,7 +84,6 @@ def test_a_failed_batch_lands_nothing(postgres_settings):
         assert pg.rows("select count(*) from information_schema.tables where table_name = 'hrss__broken'") == [(0,)]
 
 
-
 def _at(event: RawEvent, loaded_at: dt.datetime) -> RawEvent:
     return dataclasses.replace(event, loaded_at=loaded_at)
 

@@ -89,15 +89,14 @@ def failing_rows_sql(table: str, spec: ExpectationSpec, table_columns: list[str]
     predicate = _PREDICATES[spec.expectation](_ident(spec.column), spec.kwargs, engine)
     names = ", ".join(_ident(c) for c in table_columns)
     conditions = [_row_condition(spec.kwargs)] + ([partition] if partition and ROW_LEVEL.match(spec.expectation) else [])
+    scope = f"select {names} from {_physical(table)} where {' and '.join(conditions)}"
     if "over (" in predicate:  # a window: evaluate it inside the row scope, then filter
-        scope = f"select {names} from {_physical(table)} where {' and '.join(conditions)}"
         return (f"select {names} from (select {names}, ({predicate}) as _unexpected from ({scope}) as scoped) "
                 "as judged where _unexpected")
     if log is not None:
         rejected = " and ".join(f"({c})" for c in [*conditions, predicate])
         return f"select {names} from ({current_rows_where(_physical(log), rejected)}) as rejected"
-    return f"select {names} from (select {names} from {_physical(table)} where {' and '.join(conditions)}) as scoped " \
-           f"where {predicate}"
+    return f"select {names} from ({scope}) as scoped where {predicate}"
 
 
 def quarantine_table(table: str) -> str:
