@@ -111,3 +111,24 @@ def test_current_rows_where_are_the_current_views_rows_that_satisfy_it(postgres_
             assert _state(duck.execute(view).fetchall()) == _state(duck.execute(found).fetchall()) == rows, condition
             assert _state(pg.rows(view)) == _state(pg.rows(found)) == rows, condition
     duck.close()
+
+
+def test_the_current_view_ranks_only_keys_with_several_events_and_means_what_postgres_means(
+        postgres_settings, tmp_path):
+    """DuckDB's view takes a key's one event as its current row without ranking it, and ranks the keys with
+    several; the state equals PostgreSQL's (ranked throughout) for a key created then deleted, one whose
+    only event is a delete, single-event keys, and keyless events (one key, as a window partition has)."""
+    keyless = [RawEvent("hrss.s.people", 0, 30 + i, None, "c", 30 + i, 1, f"{30 + i}/1", None, False, 1, 2, LOADED,
+                        None, {"id": 90 + i, "name": name}) for i, name in enumerate(["甲", "乙"])]
+    events = [*SNAPSHOT, _event(10, 6, "c", 12, 1, {"id": 6, "name": "孙八"}),
+              _event(11, 6, "d", 13, 1, {"id": 6, "name": "孙八"}),
+              _event(12, 7, "d", 14, 1, {"id": 7, "name": "周九"}), *keyless]
+    current = "select id, name, _key, _op from raw.hrss__people__current"
+    duck = duckdb.connect(str(tmp_path / "warehouse.duckdb"))
+    with open_warehouse(postgres_settings) as pg:
+        for con in (pg.con, duck):
+            _land(con, [events])
+        assert _state(duck.execute(current).fetchall()) == _state(pg.rows(current)) == [
+            ("1", "王芳", '{"id":1}', "r"), ("2", "李雷", '{"id":2}', "r"), ("3", "张伟", '{"id":3}', "r"),
+            ("91", "乙", None, "c")]
+    duck.close()

@@ -162,21 +162,27 @@ def ensure_table(con: Any, connector: str, table: str, columns: Sequence[str]) -
 def _create_current_view(con: duckdb.DuckDBPyConnection, connector: str, table: str,
                          data_cols: Sequence[str]) -> None:
     name, view = table_name(connector, table), current_view_name(connector, table)
-    cols = ", ".join(f'"{c}"' for c in data_cols)
-    con.execute(f"""
-        create or replace view {RAW_SCHEMA}."{view}" as
-        select {cols}, _key, _op, _source_pos, _source_ts_ms, _loaded_at
-        from (
-            select *, row_number() over (partition by _key order by {LATEST_FIRST}) as _rn
-            from {RAW_SCHEMA}."{name}"
-        ) where _rn = 1 and _op <> 'd'
-    """)
+    cols = ", ".join(f'"{c}"' for c in data_cols) + ", _key, _op, _source_pos, _source_ts_ms, _loaded_at"
+    log = f'{RAW_SCHEMA}."{name}"'
+    con.execute(f'create or replace view {RAW_SCHEMA}."{view}" as {_current_rows(log, cols)}')
+
+
+def _current_rows(log: str, columns: str) -> str:
+    """``select columns`` of the current state of change log ``log`` (DuckDB): each key's latest event
+    unless it is a delete. Most keys have one event, which is its own latest; only the keys with several
+    are ranked (DuckDB sorts every window partition: ranking all 1.75M events of a 1.73M-key log took
+    0.70 s, this 0.43 s). A null key is one key, as in a window's partition."""
+    several = (f"exists (select 1 from (select _key from {log} group by _key having count(*) > 1) as several "
+               f"where several._key is not distinct from events._key)")
+    return (f"select {columns} from {log} as events where _op <> 'd' and not {several} "
+            f"union all select {columns} from (select *, row_number() over (partition by _key order by "
+            f"{LATEST_FIRST}) as _rn from {log} as events where {several}) as ranked where _rn = 1 and _op <> 'd'")
 
 
 def current_rows_where(log: str, condition: str) -> str:
     """``select`` of the rows of change log ``log``'s (a quoted relation) current-state view that satisfy
     ``condition`` (SQL over one row's columns: landed after a time, failing a check), plus the log's other
-    columns. The view ranks every key's events; this ranks only those of the keys with an event that
+    columns. The view reads the whole log; this ranks only the events of the keys with an event that
     satisfies it, which the current row of every row found is (1M keys, the 1% landed since a time:
     ~50 ms against ~400 ms through the view)."""
     return (f"select * from (select *, row_number() over (partition by _key order by {LATEST_FIRST}) as _rn "
