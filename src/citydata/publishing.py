@@ -28,7 +28,7 @@ from citydata.portal.serving import export_serving
 from citydata.quality.data_docs import build_data_docs
 from citydata.quality.gate import GateResult, run_gate
 from citydata.quality.publish import MART_SCHEMAS, publish
-from citydata.quality.quarantine import quarantine_gate
+from citydata.quality.quarantine import QuarantineAlongside
 from citydata.quality.runs import previous_results, record_run, save_watermarks, watermarks
 from citydata.quality.scorecards import compute_scorecards, department_scorecards, scorecard_trends
 from citydata.quality.suites import Suite
@@ -83,9 +83,12 @@ def gate_and_publish(settings: Settings, suites: list[Suite], run_at: str | None
     timer = _Timer()
     with open_warehouse(settings) as warehouse:
         since = watermarks(warehouse) if incremental else None
-        with timer("validate"):
-            gate = run_gate(warehouse, suites, layers=("raw", "staging", "marts"), run_at=run_at, since=since,
-                            previous=previous_results(warehouse) if incremental else None)
+        with QuarantineAlongside(warehouse, suites, run_at, since) as quarantine:
+            with timer("validate"):  # each judged table's rejected rows are quarantined meanwhile
+                gate = run_gate(warehouse, suites, layers=("raw", "staging", "marts"), run_at=run_at, since=since,
+                                previous=previous_results(warehouse) if incremental else None, judged=quarantine)
+            with timer("quarantine"):  # what is left of it
+                quarantined = quarantine.finish()
         kanon: dict = {}
         with timer("publish"):
             if gate.passed:
@@ -100,8 +103,6 @@ def gate_and_publish(settings: Settings, suites: list[Suite], run_at: str | None
                        published=bool(published))
             if gate.passed:
                 save_watermarks(warehouse, gate, run_at)
-        with timer("quarantine"):
-            quarantined = quarantine_gate(warehouse, suites, gate, run_at, include_passing=True, since=since)
         with timer("scorecards"):
             scorecards = department_scorecards(compute_scorecards(warehouse, gate, run_at))
         counts = {t: warehouse.rows(f"select count(*) from {t}")[0][0] for t in mart_tables(warehouse)}

@@ -78,7 +78,7 @@ def test_committed_suites_load(tmp_path):
 def test_row_conditions_are_pushed_into_the_query_with_ges_own_verdicts(con, monkeypatch):
     """A translatable row_condition becomes the batch query's WHERE clause; the counts and verdicts equal
     GE filtering the frame itself, and a condition the translator does not know is left to GE."""
-    from citydata.quality import gate
+    from citydata.quality import reads
 
     con.execute("insert into population.persons values ('bad', 'b'), ('also-bad', 'a'), ('110101199001011234', 'a')")
     checks = [
@@ -93,8 +93,49 @@ def test_row_conditions_are_pushed_into_the_query_with_ges_own_verdicts(con, mon
     suite = _suite({"population.persons": checks})
     pushed_down = run_gate(con, [suite])
     assert [pushed(c["kwargs"])[1] for c in checks] == ['"name" = \'a\'', '"name" = \'c\'', None]
-    monkeypatch.setattr(gate, "pushed", lambda kwargs: (kwargs, None))
+    monkeypatch.setattr(reads, "pushed", lambda kwargs: (kwargs, None))
     filtered_by_ge = run_gate(con, [suite])
     verdicts = [[(e.success, e.unexpected_count) for e in r.tables[0].expectations]
                 for r in (pushed_down, filtered_by_ge)]
     assert verdicts[0] == verdicts[1] == [(True, 1), (False, 1), (False, 1)]
+
+
+def test_a_table_that_cannot_be_read_fails_the_run_with_its_error_and_leaves_no_thread(con):
+    """The tables are read on a worker thread: its error reaches the caller, and the thread ends."""
+    import threading
+
+    suite = _suite({"population.persons": {
+        "derived": {"broken": "no_such_function(person_id)"},
+        "expectations": [{"expectation": "expect_column_values_to_not_be_null", "kwargs": {"column": "broken"}}]}})
+    with pytest.raises(duckdb.Error, match="no_such_function"):
+        run_gate(con, [suite])
+    assert not [t for t in threading.enumerate() if t.name.startswith("citydata-gate")]
+
+
+def test_tables_are_read_ahead_only_within_the_row_budget(con, monkeypatch):
+    """With room for one row, the reader reads the next table only once the current one is consumed."""
+    import time
+
+    from citydata.quality import reads
+    from citydata.quality.warehouses import DuckWarehouse
+
+    for n in range(3):
+        con.execute(f"create table population.copy_{n} as select * from population.persons")
+    entry = _suite({"population.persons": [
+        {"expectation": "expect_column_values_to_not_be_null", "kwargs": {"column": "name"}}]}).tables[
+        "population.persons"]
+    started: list[str] = []
+
+    def counting_read(warehouse, table, *args):
+        started.append(table)
+        return read(warehouse, table, *args)
+
+    read = reads.read_table
+    monkeypatch.setattr(reads, "read_table", counting_read)
+    jobs = [(f"population.copy_{n}", entry, None, None) for n in range(3)]
+    with reads.ReadAhead(DuckWarehouse(con), jobs, None, None, budget_rows=1) as tables:
+        for consumed, table_reads in enumerate(tables):
+            time.sleep(0.2)  # room for a reader that ignored the budget to run ahead
+            assert table_reads.table == f"population.copy_{consumed}" and table_reads.held_rows == 3
+            assert len(started) == consumed + 1
+    assert started == [f"population.copy_{n}" for n in range(3)]

@@ -22,26 +22,16 @@ import logging
 import os
 import re
 import time
+from collections.abc import Callable
 from typing import Any
 
 from citydata.errors import CityDataError
-from citydata.quality.baselines import dynamic_kwargs
-from citydata.quality.checks import (
-    LOAD_TIME_COLUMNS,
-    ROW_LEVEL,
-    Check,
-    condition_columns,
-    pushed,
-    scope_condition,
-    scope_of,
-    select_sql,
-)
-from citydata.quality.profile import Profile
-from citydata.quality.profile import plan as profile_plan
+from citydata.quality.checks import LOAD_TIME_COLUMNS, ROW_LEVEL
+from citydata.quality.reads import ReadAhead, TableReads
 from citydata.quality.results import ExpectationResult, GateResult, PreviousRun, TableResult
 from citydata.quality.suites import ExpectationSpec, Suite, TableSuite
-from citydata.quality.unchanged import carry, change_log, check_key, log_signature, recorded_newest
-from citydata.quality.warehouses import Warehouse, as_warehouse, columns, mapped, physical, quote, tables_in
+from citydata.quality.unchanged import check_key
+from citydata.quality.warehouses import Warehouse, as_warehouse, tables_in
 
 # what other modules import from here
 __all__ = ["LOAD_TIME_COLUMNS", "ROW_LEVEL", "ExpectationResult", "GateResult", "PreviousRun", "TableResult",
@@ -88,104 +78,33 @@ def _gx_expectation(spec: ExpectationSpec, kwargs: dict[str, Any], classes: dict
     return cls(**kwargs, meta={"citydata_check": index})
 
 
-_VIEW_COPY = "citydata_gate_view_rows"  # a temporary table: one raw view's rows, for one table's checks
-
-
-def _copy_view(warehouse: Warehouse, pending: list[Check], load_time: str | None, relation: str,
-               derived: dict[str, str], profiled: set[str]) -> str | None:
-    """On DuckDB, the columns the checks read of a raw current-state view, computed once into a temporary
-    table (the view recomputes its dedup over the change log on every read: each batch, the scoped
-    uniqueness, the count and profile). PostgreSQL's batches run on GE's own connection, which cannot see it."""
-    if warehouse.engine != "duckdb" or not pending:
-        return None
-    names = ({load_time} if load_time else set()) | profiled
-    for check in pending:
-        names |= ({check.spec.column} if check.spec.column else set()) | condition_columns(check.spec.kwargs)
-    if names & set(derived):  # computed from columns the checks do not name
-        return None
-    warehouse.execute(f"create or replace temporary table {_VIEW_COPY} as select "
-                      f"{', '.join(quote(n) for n in sorted(names))} from {relation}")
-    return _VIEW_COPY
-
-
-def _run_batches(warehouse: Warehouse, context: Any, classes: dict[str, type], table: str, entry: TableSuite,
-                 pending: list[Check], where: str | None, relation: str, source: str | None,
-                 available: list[str], schema_map: dict[str, str] | None, validations: list[Any]) -> dict[int, Any]:
-    """One GE batch per (scope, condition) of the pending checks; id(check) → GE's result."""
+def _judge(reads: TableReads, warehouse: Warehouse, context: Any, classes: dict[str, type],
+           validations: list[Any]) -> TableResult:
+    """GE's verdict on one table's batches, with the results carried or not computable beside it."""
     import great_expectations as gx
 
-    outcome: dict[int, Any] = {}
-    for n, (scope, condition) in enumerate(dict.fromkeys((c.scope, c.condition) for c in pending)):
-        batch_checks = [c for c in pending if (c.scope, c.condition) == (scope, condition)]
-        names = set().union(*(({c.spec.column} if c.spec.column else set())
-                              | (set() if condition else condition_columns(c.spec.kwargs)) for c in batch_checks))
-        rows = " and ".join(f"({part})" for part in (scope_condition(scope, where, relation), condition) if part)
-        sql = select_sql(table, names, entry.derived, available, rows or None, schema_map, source)
-        batch = warehouse.add_batch(context, re.sub(r"[^A-Za-z0-9_]", "__", f"{table}__{n}"), sql)
-        label = ", ".join(([] if scope == "whole" else [f"{scope.replace(':', ' of ')} rows"])
-                          + ([f"where {condition}"] if condition else []))
-        suite = gx.ExpectationSuite(f"{table} ({label})" if label else table)
-        for index, check in enumerate(batch_checks):
-            suite.add_expectation(_gx_expectation(check.spec, check.kwargs, classes, index))
-        validation = batch.validate(suite)
-        validations.append(validation)
-        for res in validation.results:
-            outcome[id(batch_checks[res.expectation_config.meta["citydata_check"]])] = res
-    return outcome
-
-
-def _validate_table(warehouse: Warehouse, context: Any, classes: dict[str, type], table: str, entry: TableSuite,
-                    schema_map: dict[str, str] | None, run_at: str | None, since: str | None,
-                    validations: list[Any], previous: PreviousRun | None = None) -> TableResult:
-    present = columns(warehouse, mapped(table, schema_map))
-    if not present:
+    table = reads.table
+    if not reads.exists:
         return TableResult(table, 0, [ExpectationResult("table_exists", None, False, 0, "block",
                                                         detail=f"{table} does not exist")])
-    available = present + list(entry.derived)
-    load_time = next((c for c in LOAD_TIME_COLUMNS if c in present), None)
-    checks, missing = [], []
-    for spec in entry.expectations:
-        needed = ({spec.column} if spec.column else set()) | condition_columns(spec.kwargs)
-        if needed - set(available):
-            missing.append(spec)
-            continue
-        kwargs, detail = dynamic_kwargs(warehouse, table, spec, entry.derived, run_at, schema_map)
-        kwargs, condition = pushed(kwargs)
-        checks.append(Check(spec, kwargs, detail, scope_of(spec, bool(since and load_time)), condition))
-    where = f"{quote(load_time)} > cast('{since}' as timestamp with time zone)" if since and load_time else None
-    relation = physical(table, schema_map)
-    log = change_log(warehouse, table)
-    signature = log_signature(warehouse, log) if log else None
-    unchanged = bool(since and previous and signature is not None and signature == previous.signature)
-    carried = carry(checks, previous) if unchanged and previous else {}
-    pending = [c for c in checks if c.kwargs is not None and id(c) not in carried]
-    source = recorded_newest(pending, load_time, previous) if unchanged and previous else None
-    wanted = profile_plan(present, entry.expectations)
-    copy = None if source or unchanged or log is None else _copy_view(warehouse, pending, load_time, relation,
-                                                                      entry.derived, wanted.columns)
-    profile = None
-    try:
-        outcome = _run_batches(warehouse, context, classes, table, entry, pending, where, copy or relation,
-                               source or copy, available, schema_map, validations)
-        if unchanged and previous:  # nothing landed: the rows and newest load time the last run counted
-            total, newest, validated = previous.rows, previous.watermark, 0
-        else:  # one pass over the table for its counts and the scorecard's (profile.py)
-            total, newest, validated, *profiled = warehouse.rows(
-                f"select count(*), {f'max({quote(load_time)})' if load_time else 'null'}, "
-                f"{f'count(*) filter (where {where})' if where else 'count(*)'}, "
-                f"{', '.join(wanted.select_list(copy or relation))} from {copy or relation}")[0]
-            profile = Profile.of(wanted, profiled)
-    finally:
-        if copy:
-            warehouse.execute(f"drop table if exists {copy}")
-    result = TableResult(table, int(total), rows_validated=int(validated),
-                         watermark=str(newest) if newest is not None else None, signature=signature,
-                         carried_from=previous.run_at if carried and previous else None, profile=profile)
-    for check in checks:
+    outcome: dict[int, Any] = {}  # id(check) → GE's result
+    for n, batch in enumerate(reads.batches):
+        data = warehouse.batch(context, re.sub(r"[^A-Za-z0-9_]", "__", f"{table}__{n}"), batch.data)
+        suite = gx.ExpectationSuite(f"{table} ({batch.label})" if batch.label else table)
+        for index, check in enumerate(batch.checks):
+            suite.add_expectation(_gx_expectation(check.spec, check.kwargs, classes, index))
+        validation = data.validate(suite)
+        validations.append(validation)
+        for res in validation.results:
+            outcome[id(batch.checks[res.expectation_config.meta["citydata_check"]])] = res
+    result = TableResult(table, reads.rows, rows_validated=reads.validated,
+                         watermark=str(reads.newest) if reads.newest is not None else None,
+                         signature=reads.signature, carried_from=reads.carried_from, profile=reads.profile)
+    for check in reads.checks:
         res = outcome.get(id(check))
         spec = check.spec
-        if id(check) in carried:
-            result.expectations.append(carried[id(check)])
+        if id(check) in reads.carried:
+            result.expectations.append(reads.carried[id(check)])
             continue
         if res is None:  # nothing to compare with yet
             result.expectations.append(ExpectationResult(spec.expectation, spec.column, True, 0, spec.severity,
@@ -198,33 +117,48 @@ def _validate_table(warehouse: Warehouse, context: Any, classes: dict[str, type]
             spec.expectation, spec.column, bool(res.success), int(res.result.get("unexpected_count") or 0),
             spec.severity, spec.department, detail=f"error: {raised}" if raised else check.detail,
             observed=res.result.get("observed_value"), check=check_key(spec)))
-    for spec in missing:
+    for spec in reads.missing:
         result.expectations.append(ExpectationResult(spec.expectation, spec.column, False, 0, spec.severity,
                                                      spec.department, detail=f"column {spec.column!r} is missing",
                                                      check=check_key(spec)))
     return result
 
 
+# rows read ahead of GE's validation (each table's batches are frames in memory); one table always
+READ_AHEAD_ROWS = 4_000_000
+
+
 def run_gate(target: Any, suites: list[Suite], layers: tuple[str, ...] = ("raw", "marts"),
              schema_map: dict[str, str] | None = None, *, run_at: str | None = None,
-             since: dict[str, str] | None = None, previous: dict[str, PreviousRun] | None = None) -> GateResult:
+             since: dict[str, str] | None = None, previous: dict[str, PreviousRun] | None = None,
+             judged: Callable[[TableResult], None] | None = None) -> GateResult:
     """Validate every table of the chosen layers on ``target`` (a DuckDB connection or a warehouse from
     ``warehouses.py``). ``schema_map`` redirects e.g. a mart schema to the copy being audited;
     ``run_at`` (ISO, the run's logical time) anchors freshness; ``since`` makes the run incremental, and
-    with it ``previous`` (table → the last passed run's results) lets unchanged raw views keep theirs."""
-    import great_expectations as gx
+    with it ``previous`` (table → the last passed run's results) lets unchanged raw views keep theirs.
+    ``judged`` is called with each table's result as soon as it is known.
 
+    A worker thread reads the tables (``reads.py``) ahead of GE, which meanwhile is imported (~2.5 s in a
+    new process) and then judges them in order on this thread: DuckDB's reads and GE's pandas checks
+    overlap on two cores."""
     warehouse = as_warehouse(target)
     started = time.perf_counter()
-    quiet_great_expectations()
-    skip_batch_fingerprints()
-    context = gx.get_context(mode="ephemeral")
-    context.variables.progress_bars = {"globally": False}
-    classes = _expectation_classes()
-    validations: list[Any] = []
-    results = [_validate_table(warehouse, context, classes, table, entry, schema_map, run_at,
-                               (since or {}).get(table), validations, (previous or {}).get(table))
-               for table, entry in plan(warehouse, suites, layers).items()]
+    jobs = [(table, entry, (since or {}).get(table), (previous or {}).get(table))
+            for table, entry in plan(warehouse, suites, layers).items()]
+    with ReadAhead(warehouse, jobs, schema_map, run_at, READ_AHEAD_ROWS) as tables:
+        import great_expectations as gx
+
+        quiet_great_expectations()
+        skip_batch_fingerprints()
+        context = gx.get_context(mode="ephemeral")
+        context.variables.progress_bars = {"globally": False}
+        classes = _expectation_classes()
+        validations: list[Any] = []
+        results = []
+        for reads in tables:
+            results.append(_judge(reads, warehouse, context, classes, validations))
+            if judged is not None:
+                judged(results[-1])
     return GateResult(results, time.perf_counter() - started, validations)
 
 

@@ -15,6 +15,7 @@ row's own columns. Writing is idempotent per (run, expectation, column, key).
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 import pandas as pd
@@ -159,22 +160,30 @@ def _default_key(warehouse: Warehouse, table: str) -> list[str]:
     return OCCURRENCE_KEY if set(OCCURRENCE_KEY) <= set(present) else present[:1]
 
 
+def specs_by_table(target: Any, suites: list[Suite]) -> dict[str, list[ExpectationSpec]]:
+    """Every table the suites cover → its expectations, in the order the gate reports them."""
+    layers = tuple({suite.layer for suite in suites})
+    return {table: entry.expectations for table, entry in plan(as_warehouse(target), suites, layers).items()}
+
+
+def _paired(table_result: Any, specs: list[ExpectationSpec]) -> list[tuple[ExpectationSpec, Any]]:
+    """A table's gate results, each with the spec it came from."""
+    out = []
+    used: set[int] = set()
+    for result in table_result.expectations:
+        # the gate keeps suite order (missing columns last): take the first unused equal spec
+        index = next((i for i, s in enumerate(specs) if i not in used and s.expectation == result.expectation
+                      and s.column == result.column), None)
+        if index is not None:
+            used.add(index)
+            out.append((specs[index], result))
+    return out
+
+
 def gate_specs(target: Any, suites: list[Suite], gate: Any) -> list[tuple[str, ExpectationSpec, Any]]:
     """Pair every gate result with the spec it came from: ``(table, spec, ExpectationResult)``."""
-    layers = tuple({suite.layer for suite in suites})
-    specs_by_table = {table: entry.expectations for table, entry in plan(as_warehouse(target), suites, layers).items()}
-    out = []
-    for table_result in gate.tables:
-        specs = specs_by_table.get(table_result.table, [])
-        used: set[int] = set()
-        for result in table_result.expectations:
-            # the gate keeps suite order (missing columns last): take the first unused equal spec
-            index = next((i for i, s in enumerate(specs) if i not in used and s.expectation == result.expectation
-                          and s.column == result.column), None)
-            if index is not None:
-                used.add(index)
-                out.append((table_result.table, specs[index], result))
-    return out
+    specs = specs_by_table(target, suites)
+    return [(t.table, spec, result) for t in gate.tables for spec, result in _paired(t, specs.get(t.table, []))]
 
 
 def changed_partition(target: Any, table: str, since: dict[str, str] | None) -> str | None:
@@ -186,6 +195,31 @@ def changed_partition(target: Any, table: str, since: dict[str, str] | None) -> 
     return f"{_ident(load_time)} > cast({_literal(since[table])} as timestamp with time zone)" if load_time else None
 
 
+def quarantine_table_result(target: Any, table_result: Any, specs: list[ExpectationSpec], run_at: str,
+                            key_columns: list[str] | None = None, include_passing: bool = False,
+                            since: dict[str, str] | None = None) -> dict[str, int]:
+    """:func:`quarantine_gate` for one table's gate result (``specs``: the table's, from
+    :func:`specs_by_table`)."""
+    warehouse = as_warehouse(target)
+    table = table_result.table
+    # an incremental run's changed partition is empty: its rejected rows were quarantined before
+    untouched = bool(since and table in since and table_result.rows_validated == 0)
+    out: dict[str, int] = {}
+    for spec, result in _paired(table_result, specs):
+        if result.unexpected_count == 0 or (result.success and not include_passing) or not supports(spec):
+            continue
+        if untouched and ROW_LEVEL.match(spec.expectation):
+            continue
+        if result.detail:  # table or column missing, or carried from a run that quarantined them: nothing to copy
+            continue
+        keys = key_columns or _default_key(warehouse, table)
+        label = f"{table}:{spec.expectation}:{spec.column}"
+        out[label] = out.get(label, 0) + quarantine_rows(warehouse, table, spec, keys, run_at=run_at,
+                                                         partition=changed_partition(warehouse, table, since),
+                                                         log=change_log(warehouse, table))
+    return out
+
+
 def quarantine_gate(target: Any, suites: list[Suite], gate: Any, run_at: str,
                     key_columns: dict[str, list[str]] | None = None,
                     include_passing: bool = False, since: dict[str, str] | None = None) -> dict[str, int]:
@@ -194,22 +228,45 @@ def quarantine_gate(target: Any, suites: list[Suite], gate: Any, run_at: str,
     uses the identifier-occurrence key when it has those columns, else its first column. Returns
     ``{"<table>:<expectation>:<column>": rows}`` for what was quarantined."""
     warehouse = as_warehouse(target)
+    specs = specs_by_table(warehouse, suites)
     out: dict[str, int] = {}
-    # an incremental run's changed partition of these is empty: their rejected rows were quarantined before
-    untouched = {t.table for t in gate.tables if since and t.table in since and t.rows_validated == 0}
-    for table, spec, result in gate_specs(warehouse, suites, gate):
-        if result.unexpected_count == 0 or (result.success and not include_passing) or not supports(spec):
-            continue
-        if table in untouched and ROW_LEVEL.match(spec.expectation):
-            continue
-        if result.detail:  # table or column missing: nothing to copy
-            continue
-        keys = (key_columns or {}).get(table) or _default_key(warehouse, table)
-        label = f"{table}:{spec.expectation}:{spec.column}"
-        out[label] = out.get(label, 0) + quarantine_rows(warehouse, table, spec, keys, run_at=run_at,
-                                                         partition=changed_partition(warehouse, table, since),
-                                                         log=change_log(warehouse, table))
+    for table_result in gate.tables:
+        out.update(quarantine_table_result(warehouse, table_result, specs.get(table_result.table, []), run_at,
+                                           (key_columns or {}).get(table_result.table), include_passing, since))
     return out
+
+
+class QuarantineAlongside:
+    """Quarantine each table's rejected rows (as :func:`quarantine_gate` with ``include_passing``) on a
+    worker thread with its own cursor, as soon as the gate has judged the table (``run_gate``'s
+    ``judged``): DuckDB copies rows while GE judges the next table. :meth:`finish` waits and returns
+    what was quarantined, raising what quarantining raised."""
+
+    def __init__(self, target: Any, suites: list[Suite], run_at: str, since: dict[str, str] | None = None):
+        self._warehouse = as_warehouse(target)
+        self._specs = specs_by_table(self._warehouse, suites)
+        self._run_at, self._since = run_at, since
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="citydata-quarantine")
+        self._worker = self._warehouse.worker()
+        self._pending: list[Future[dict[str, int]]] = []
+
+    def __enter__(self) -> QuarantineAlongside:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
+        self._worker.close()
+
+    def __call__(self, table_result: Any) -> None:
+        self._pending.append(self._pool.submit(
+            quarantine_table_result, self._worker, table_result, self._specs.get(table_result.table, []),
+            self._run_at, None, True, self._since))
+
+    def finish(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for done in self._pending:
+            out.update(done.result())
+        return out
 
 
 def list_quarantined(target: Any, department: str | None = None) -> pd.DataFrame:

@@ -53,7 +53,11 @@ class Warehouse(Protocol):
 
     def transaction(self) -> Any: ...
 
-    def add_batch(self, context: Any, name: str, sql: str) -> Any: ...
+    def read_batch(self, sql: str) -> Any: ...  # what ``batch`` takes: the rows, or the query itself
+
+    def batch(self, context: Any, name: str, data: Any) -> Any: ...  # a GE batch of ``read_batch``'s result
+
+    def worker(self) -> Warehouse: ...  # for one other thread (``close`` it after)
 
     def close(self) -> None: ...
 
@@ -129,11 +133,16 @@ class DuckWarehouse(_Closing):
             raise
         self.con.execute("commit")
 
-    def add_batch(self, context: Any, name: str, sql: str) -> Any:
-        frame = self.con.sql(sql).to_arrow_table().to_pandas()
-        source = _pandas_source(context)
-        asset = source.add_dataframe_asset(name)
-        return asset.add_batch_definition_whole_dataframe("all").get_batch(batch_parameters={"dataframe": frame})
+    def read_batch(self, sql: str) -> pd.DataFrame:
+        return self.con.sql(sql).to_arrow_table().combine_chunks().to_pandas()
+
+    def batch(self, context: Any, name: str, data: pd.DataFrame) -> Any:
+        asset = _pandas_source(context).add_dataframe_asset(name)
+        return asset.add_batch_definition_whole_dataframe("all").get_batch(batch_parameters={"dataframe": data})
+
+    def worker(self) -> DuckWarehouse:
+        """The same database on a cursor of its own (DuckDB's connections are not shared across threads)."""
+        return DuckWarehouse(self.con.cursor())
 
 
 def _pandas_source(context: Any) -> Any:
@@ -261,13 +270,20 @@ class PostgresWarehouse(_Closing):
             self._in_transaction = False
         self._conn.commit()
 
-    def add_batch(self, context: Any, name: str, sql: str) -> Any:
+    def read_batch(self, sql: str) -> str:
+        return sql  # GE runs it, pushing the expectations down
+
+    def batch(self, context: Any, name: str, data: str) -> Any:
         try:
             source = context.data_sources.get("warehouse")
         except (KeyError, ValueError, LookupError):
             source = context.data_sources.add_postgres("warehouse", connection_string=self.url)
-        asset = source.add_query_asset(name, query=sql)
+        asset = source.add_query_asset(name, query=data)
         return asset.add_batch_definition_whole_table("all").get_batch()
+
+    def worker(self) -> PostgresWarehouse:
+        """A connection of its own to the same database."""
+        return PostgresWarehouse(self.url)
 
 
 def _texty(kind: str) -> bool:
