@@ -24,4 +24,8 @@ def test_gate_bench_records_shares_of_build_time(tmp_path):
     # the incremental run validated row by row only part of what the full run did
     assert 0 < inc["rows_validated_row_by_row"] < full["rows_validated_row_by_row"] == full["rows"]
     assert result["change_events"] > 0 and result["peer_full_revalidation_seconds"] > 0
-    assert set(result["met"]) == {"full_gate_vs_full_build", "incremental_gate_vs_incremental_build"}
+    assert set(result["met"]) == {"full_gate_vs_full_build", "incremental_gate_vs_incremental_build",
+                                  "new_process_incremental_gate_vs_incremental_build"}
+    cold = result["new_process"]
+    assert cold["incremental_gate"]["passed"] and cold["incremental_gate"]["published_tables"] == inc["published_tables"]
+    assert cold["import_seconds"]["dbt"] > 0 and cold["import_seconds"]["great_expectations"] > 0
