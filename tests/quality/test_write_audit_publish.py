@@ -233,3 +233,53 @@ def test_an_unchanged_raw_view_keeps_the_last_passed_runs_results_and_a_delete_i
     carried = next(t for t in third.gate.tables if t.table == tax.table)
     assert carried.carried_from == dt.datetime.fromisoformat(later).isoformat()
     assert all(e.detail.count("carried from") <= 1 for e in carried.expectations)
+
+
+def test_an_incremental_run_counts_distinct_keys_from_the_changed_rows_as_counting_them_all(settings, suites,
+                                                                                               monkeypatch):
+    """After a run that found every key distinct, the profile counts distinct keys from the changed rows
+    (profile.py); the uniqueness scores equal counting every key — with a duplicated person, a repeated
+    identifier occurrence (a key of three columns) and a changed occurrence with a null in its key."""
+    import dataclasses
+
+    from citydata.quality import profile
+    from citydata.quality.scorecards import compute_scorecards
+
+    assert gate_and_publish(settings, suites, run_at=RUN_1).gate.passed
+    _query(settings, "insert into population.persons select * replace (loaded_at + interval 1 hour as loaded_at) "
+                     "from population.persons where person_id = (select min(person_id) from population.persons)")
+    _query(settings, "insert into intermediate.int_entity_identifiers_unioned "
+                     "select * replace (loaded_at + interval 1 hour as loaded_at) "
+                     "from intermediate.int_entity_identifiers_unioned order by source_record_id limit 2")
+    _query(settings, "insert into intermediate.int_person_identifiers_unioned "
+                     "select * replace (loaded_at + interval 1 hour as loaded_at, null as source_record_id) "
+                     "from intermediate.int_person_identifiers_unioned order by source_record_id limit 1")
+    shortcut: list[str] = []
+    counted = profile.Plan.distinct_keys
+
+    def spied(plan, relation, changed=None):
+        if changed is not None:
+            shortcut.append(relation)
+        return counted(plan, relation, changed)
+
+    monkeypatch.setattr(profile.Plan, "distinct_keys", spied)
+    outcome = gate_and_publish(settings, suites, run_at=RUN_2, incremental=True)
+    # the changed partition of these had keys to count; the occurrence with a null key was counted in full
+    assert {'"population"."persons"', '"intermediate"."int_entity_identifiers_unioned"'} <= set(shortcut)
+    assert '"intermediate"."int_person_identifiers_unioned"' not in shortcut
+    tables = {t.table: t for t in outcome.gate.tables}
+    assert tables["intermediate.int_entity_identifiers_unioned"].profile.distinct_keys == \
+        tables["intermediate.int_entity_identifiers_unioned"].rows - 2
+    con = duckdb.connect(str(settings.warehouse_path))
+    try:
+        from_changed = compute_scorecards(con, outcome.gate, "2026-11-24T02:00:00+00:00")
+        all_counted = compute_scorecards(con, dataclasses.replace(outcome.gate, tables=[
+            dataclasses.replace(t, profile=None) for t in outcome.gate.tables]), "2026-11-25T02:00:00+00:00")
+    finally:
+        con.close()
+    assert len(from_changed) == len(all_counted) > 10
+    for (_, one), (_, two) in zip(from_changed.iterrows(), all_counted.iterrows(), strict=True):
+        assert one["dataset"] == two["dataset"]
+        assert one["uniqueness"] == pytest.approx(two["uniqueness"], nan_ok=True), one["dataset"]
+    persons = from_changed[from_changed["dataset"] == "population.persons"].iloc[0]
+    assert persons["uniqueness"] < 1

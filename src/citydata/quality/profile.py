@@ -42,16 +42,37 @@ class Plan:
     def columns(self) -> set[str]:
         return {*self.declared, *self.key, *self.fresh}
 
-    def select_list(self, relation: str) -> list[str]:
-        """SQL aggregates over ``relation``, in :class:`Profile`'s order. Distinct keys are counted as the
-        rows of a ``select distinct`` (on DuckDB faster than ``count(distinct (a, b, c))``), leaving out a
-        null key of one column as ``count(distinct …)`` does (a row of several columns is never null)."""
+    @property
+    def key_label(self) -> str:
+        return ",".join(self.key)
+
+    def select_list(self, relation: str, changed: str | None = None) -> list[str]:
+        """SQL aggregates over ``relation``, in :class:`Profile`'s order (see :meth:`distinct_keys`)."""
         newest = ("greatest(" + ", ".join(f"max(cast({quote(c)} as timestamp with time zone))" for c in self.fresh)
                   + ")") if self.fresh else "null"
-        key = ", ".join(quote(c) for c in self.key)
-        complete = f" where {quote(self.key[0])} is not null" if len(self.key) == 1 else ""
         return ["count(*)", " + ".join(f"count({quote(c)})" for c in self.declared) or "0",
-                f"(select count(*) from (select distinct {key} from {relation}{complete}) as keys)", newest]
+                self.distinct_keys(relation, changed), newest]
+
+    def distinct_keys(self, relation: str, changed: str | None = None) -> str:
+        """Distinct keys, as the rows of a ``select distinct`` (on DuckDB faster than ``count(distinct (a, b,
+        c))``), leaving out a null key of one column as ``count(distinct …)`` does (a row of several
+        columns is never null).
+
+        ``changed`` (SQL: the rows changed since a run that found every key distinct, and, for a key of
+        several columns, none of them with a null in it): only keys among those rows can repeat now, so
+        the keys are the rows with a key, less the rows sharing a changed key, plus the changed keys —
+        without reading every key (3.6M occurrences: 0.34 → 0.03 s)."""
+        key = ", ".join(quote(c) for c in self.key)
+        single = len(self.key) == 1
+        complete = f"{quote(self.key[0])} is not null" if single else ""
+        if changed is None:
+            return (f"(select count(*) from (select distinct {key} from {relation}"
+                    f"{' where ' + complete if complete else ''}) as keys)")
+        with_key = f"count({quote(self.key[0])})" if single else "count(*)"
+        return (f"({with_key} - (select count(*) from {relation} where {key if single else f'({key})'} in ("
+                f"select {key} from {relation} where {changed})) + (select count(*) from ("
+                f"select distinct {key} from {relation} where {changed}{' and ' + complete if complete else ''}"
+                ") as changed_keys))")
 
 
 @dataclass(frozen=True)
@@ -61,11 +82,13 @@ class Profile:
     declared: int  # how many columns are declared
     distinct_keys: int
     newest: dt.datetime | None
+    key: str = ""  # the key's columns, comma-joined (Plan.key_label)
 
     @classmethod
     def of(cls, plan: Plan, values: Iterable[Any]) -> Profile:
         rows, non_null, distinct_keys, newest = values
-        return cls(int(rows), int(non_null or 0), len(plan.declared), int(distinct_keys or 0), newest)
+        return cls(int(rows), int(non_null or 0), len(plan.declared), int(distinct_keys or 0), newest,
+                   plan.key_label)
 
 
 def plan(present: list[str], expectations: Iterable[_Named]) -> Plan:

@@ -103,6 +103,15 @@ def _batches(warehouse: Warehouse, table: str, entry: TableSuite, pending: list[
     return out
 
 
+def _null_key_changed(warehouse: Warehouse, relation: str, changed: str, key: list[str]) -> bool:
+    """Whether a changed row has a null in a key of several columns (then its distinct keys are counted
+    in full: ``in`` does not match a row with a null to itself)."""
+    if len(key) == 1:
+        return False
+    nulls = " or ".join(f"{quote(c)} is null" for c in key)
+    return bool(warehouse.rows(f"select count(*) from {relation} where ({changed}) and ({nulls})")[0][0])
+
+
 def read_table(warehouse: Warehouse, table: str, entry: TableSuite, schema_map: dict[str, str] | None,
                run_at: str | None, since: str | None, previous: PreviousRun | None = None) -> TableReads:
     """Everything the gate reads of ``table`` (see ``gate.run_gate`` for ``since`` and ``previous``)."""
@@ -139,10 +148,13 @@ def read_table(warehouse: Warehouse, table: str, entry: TableSuite, schema_map: 
         if unchanged and previous:  # nothing landed: the rows and newest load time the last run counted
             reads.rows, reads.newest = previous.rows, previous.watermark
         else:  # one pass over the table for its counts and the scorecard's (profile.py)
+            read = copy or relation
+            distinct_before = where if where and previous and previous.keys_all_distinct(wanted.key_label) \
+                and not _null_key_changed(warehouse, read, where, wanted.key) else None
             total, reads.newest, validated, *profiled = warehouse.rows(
                 f"select count(*), {f'max({quote(load_time)})' if load_time else 'null'}, "
                 f"{f'count(*) filter (where {where})' if where else 'count(*)'}, "
-                f"{', '.join(wanted.select_list(copy or relation))} from {copy or relation}")[0]
+                f"{', '.join(wanted.select_list(read, distinct_before))} from {read}")[0]
             reads.rows, reads.validated, reads.profile = int(total), int(validated), Profile.of(wanted, profiled)
     finally:
         if copy:

@@ -47,6 +47,12 @@ class PreviousRun:
     watermark: str | None
     signature: str | None
     results: dict[str, ExpectationResult]  # check_key → result
+    distinct_keys: int | None = None  # the scorecard profile's, and of which key (Profile.key)
+    profile_key: str | None = None
+
+    def keys_all_distinct(self, key: str) -> bool:
+        """Whether this run found every value of ``key`` (comma-joined columns) present and distinct."""
+        return self.profile_key == key and self.distinct_keys is not None and self.distinct_keys == self.rows
 
 
 @dataclass

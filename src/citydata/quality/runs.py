@@ -30,7 +30,11 @@ _DDL = (
     "create table if not exists quality.gate_results (run_at timestamp with time zone, dataset varchar(200), "
     "check_key varchar(32), expectation varchar(200), column_name varchar(200), severity varchar(8), "
     "department varchar(64), success boolean, unexpected_count bigint, observed varchar(1000), "
-    "detail varchar(1000), dataset_rows bigint, watermark varchar(64), signature varchar(100))",
+    "detail varchar(1000), dataset_rows bigint, watermark varchar(64), signature varchar(100), "
+    "distinct_keys bigint, profile_key varchar(200))",
+    # added after the first release: a warehouse gated before has the table without them
+    "alter table quality.gate_results add column if not exists distinct_keys bigint",
+    "alter table quality.gate_results add column if not exists profile_key varchar(200)",
 )
 _RESULT_COLUMNS = ("check_key", "expectation", "column_name", "severity", "department", "success",
                    "unexpected_count", "observed", "detail")
@@ -53,10 +57,11 @@ def record_run(warehouse: Warehouse, gate: GateResult, run_at: str, *, mode: str
                            len(gate.failures())])
         rows = [[run_at, t.table, e.check, e.expectation, e.column, e.severity, e.department, e.success,
                  e.unexpected_count, None if e.observed is None else str(e.observed)[:1000], e.detail[:1000],
-                 t.rows, t.watermark, t.signature] for t in gate.tables for e in t.expectations]
+                 t.rows, t.watermark, t.signature, t.profile.distinct_keys if t.profile else None,
+                 t.profile.key if t.profile else None] for t in gate.tables for e in t.expectations]
         if rows:
             warehouse.execute("insert into quality.gate_results values " + ", ".join(
-                ["(cast(? as timestamp with time zone), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"] * len(rows)),
+                ["(cast(? as timestamp with time zone), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"] * len(rows)),
                 [v for row in rows for v in row])
         for table in gate.tables:
             for e in table.expectations:
@@ -91,13 +96,16 @@ def previous_results(warehouse: Warehouse) -> dict[str, PreviousRun]:
     """Dataset → what the passed run that set its watermark found (``gate.PreviousRun``)."""
     _ensure(warehouse)
     got = warehouse.rows(
-        f"select r.dataset, w.run_at, r.dataset_rows, r.watermark, r.signature, {', '.join('r.' + c for c in _RESULT_COLUMNS)} "
+        "select r.dataset, w.run_at, r.dataset_rows, r.watermark, r.signature, r.distinct_keys, r.profile_key, "
+        f"{', '.join('r.' + c for c in _RESULT_COLUMNS)} "
         "from quality.gate_results as r inner join quality.gate_watermarks as w "
         "on w.dataset = r.dataset and w.run_at = r.run_at")
     out: dict[str, PreviousRun] = {}
-    for dataset, run_at, rows, watermark, signature, *result in got:
+    for dataset, run_at, rows, watermark, signature, distinct_keys, profile_key, *result in got:
         values = dict(zip(_RESULT_COLUMNS, result))
-        previous = out.setdefault(dataset, PreviousRun(run_at.isoformat(), int(rows), watermark, signature, {}))
+        previous = out.setdefault(dataset, PreviousRun(
+            run_at.isoformat(), int(rows), watermark, signature, {},
+            None if distinct_keys is None else int(distinct_keys), profile_key))
         previous.results[values["check_key"]] = ExpectationResult(
             values["expectation"], values["column_name"], bool(values["success"]), int(values["unexpected_count"]),
             values["severity"], values["department"], detail=values["detail"] or "", observed=values["observed"],
